@@ -1,0 +1,7 @@
+"""The JSON API v1 (api.md): one blueprint, its operations described by OpenAPI."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from qa_app.api import audit, core, users  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,1 @@
+"""Pure pharmaceutical rules and numbers: no Flask, no database."""

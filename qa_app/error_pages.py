@@ -1,0 +1,56 @@
+"""Service errors and HTTP errors, rendered in one place: JSON for the API, pages otherwise."""
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from qa_app.errors import ServiceError
+from qa_app.extensions import db
+
+HTTP_CODES = {
+    400: "invalid_input",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        db.session.rollback()
+        if _wants_json():
+            return jsonify({"error": exc.as_dict()}), exc.status
+        return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        db.session.rollback()
+        status = exc.code or 500
+        message = exc.description or exc.name
+        if isinstance(exc, RequestEntityTooLarge):
+            message = "The request body is larger than 32 MiB; send it in smaller parts."
+        if _wants_json():
+            code = HTTP_CODES.get(status, "error")
+            response = jsonify({"error": {"code": code, "message": message}})
+            return response, status
+        if status == 400 and "CSRF" in (exc.description or ""):
+            message = "The form expired or was sent from another page. Reload the page and submit again."
+        return render_template("errors/error.html", status=status, message=message), status
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        message = (
+            "Something went wrong on the server; nothing was saved. Try again or tell the administrator."
+        )
+        if _wants_json():
+            return jsonify({"error": {"code": "server_error", "message": message}}), 500
+        return render_template("errors/error.html", status=500, message=message), 500

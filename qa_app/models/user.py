@@ -1,0 +1,75 @@
+"""People who use the system, their roles and their API tokens."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+
+from qa_app.extensions import db
+from qa_app.models.types import UTCDateTime, utcnow
+
+ROLES = ("technician", "reviewer", "admin", "inspector")
+
+
+class User(UserMixin, db.Model):
+    """A person with one or more roles. Users are deactivated, never deleted."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    failed_attempts: so.Mapped[int] = so.mapped_column(default=0)
+    locked_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    role_rows: so.Mapped[list["UserRole"]] = so.relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+    )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(row.role for row in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the user holds any of ``roles``."""
+        return not self.roles.isdisjoint(roles)
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+    def can_act(self, now: datetime) -> bool:
+        """Whether this user's sessions and tokens work right now."""
+        return self.active and not self.is_locked(now)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.can_act(utcnow())
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class UserRole(db.Model):
+    """One role held by one user."""
+
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), primary_key=True)
+    role: so.Mapped[str] = so.mapped_column(sa.String(20), primary_key=True)
+
+    user: so.Mapped[User] = so.relationship(back_populates="role_rows")
+
+    __table_args__ = (sa.CheckConstraint(sa.column("role").in_(ROLES), name="known_role"),)
+
+
+class ApiToken(db.Model):
+    """A bearer token. Only its SHA-256 is stored; the secret is shown once, at issue."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    user: so.Mapped[User | None] = so.relationship(lazy="joined")

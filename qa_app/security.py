@@ -1,0 +1,74 @@
+"""Who may see what: sign-in for every page, idle time-out, and security headers."""
+
+from datetime import UTC, datetime
+
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from qa_app.extensions import db, login_manager
+from qa_app.models import User
+from qa_app.models.types import utcnow
+
+# Pages anyone may reach. The API marks its own public operations (api/registry.py).
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The signed-in user, or nobody once the account is locked or deactivated."""
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.can_act(utcnow()) else None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @app.before_request
+    def require_sign_in():
+        """Every page needs a signed-in user, except the public ones; idle sessions end."""
+        if request.blueprint == "api" or request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        now = datetime.now(UTC).timestamp()
+        last_seen = session.get("seen", now)
+        if now - last_seen > app.config["PERMANENT_SESSION_LIFETIME"].total_seconds():
+            logout_user()
+            session.clear()
+            flash("You were signed out after 15 minutes without activity. Sign in again.", "info")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        session["seen"] = now
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.blueprint != "static" and current_user and current_user.is_authenticated:
+            headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,1 @@
+"""Blueprint packages for the pages."""

@@ -1,0 +1,55 @@
+"""Signing in and out of the pages."""
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from qa_app.errors import NotAuthenticated
+from qa_app.services import accounts
+from qa_app.web.auth.forms import LoginForm
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would help a phishing page."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The sign-in form. A failure keeps the username and never says which part was wrong."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_in(form.username.data, form.password.data, "login")
+        except NotAuthenticated as exc:
+            form.form_errors.append(exc.message)
+            form.password.data = ""
+            return render_template("auth/login.html", form=form), 401
+        session.clear()  # a fresh session on sign-in: no fixation
+        login_user(user)
+        session.permanent = True
+        session["seen"] = datetime.now(UTC).timestamp()
+        return redirect(_safe_next(request.args.get("next")))
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out (a POST with the CSRF token, so another site cannot sign you out)."""
+    accounts.sign_out(current_user)
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
