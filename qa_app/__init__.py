@@ -12,9 +12,16 @@ from qa_app.extensions import csrf, db, login_manager, migrate
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config_object: object | str = "config.Config", **overrides) -> Flask:
+def create_app(
+    config_object: object | str = "config.Config", instance_path: str | None = None, **overrides
+) -> Flask:
     """Build the application: a table of contents of the steps below."""
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(PROJECT_ROOT / "templates"))
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
     app.config.from_object(config_object)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
