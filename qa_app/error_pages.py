@@ -1,9 +1,11 @@
 """Service errors and HTTP errors, rendered in one place: JSON for the API, pages otherwise."""
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from qa_app.errors import ServiceError
+from qa_app.errors import Conflict, ServiceError
 from qa_app.extensions import db
 
 HTTP_CODES = {
@@ -28,6 +30,15 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             return jsonify({"error": exc.as_dict()}), exc.status
         return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(StaleDataError)
+    @app.errorhandler(IntegrityError)
+    def concurrent_change(exc: Exception):
+        """Two requests changed the same record at once: the later one is told, nothing half-written."""
+        db.session.rollback()
+        return service_error(
+            Conflict("Someone else changed this record at the same moment; reload it and try again.")
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, g, request
-from jsonschema import Draft202012Validator, FormatChecker
 
 from qa_app.api import schemas
 from qa_app.errors import InvalidInput, NotAuthenticated, NotPermitted
 from qa_app.services import tokens
+from qa_app.validation import validate
 
 PUBLIC: None = None
 ANY_USER: tuple[str, ...] = ()
@@ -40,58 +40,6 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
-
-_MESSAGES = {
-    "type": lambda e: f"Must be {_type_name(e.validator_value)}.",
-    "enum": lambda e: f"Must be one of: {', '.join(map(str, e.validator_value))}.",
-    "minLength": lambda e: f"Must be at least {e.validator_value} characters.",
-    "maxLength": lambda e: f"Must be at most {e.validator_value} characters.",
-    "minimum": lambda e: f"Must be at least {e.validator_value}.",
-    "maximum": lambda e: f"Must be at most {e.validator_value}.",
-    "minItems": lambda e: f"Give at least {e.validator_value} item(s).",
-    "maxItems": lambda e: f"Give at most {e.validator_value} item(s).",
-    "format": lambda e: f"Must be a valid {e.validator_value}.",
-    "pattern": lambda e: "Has the wrong format.",
-    "additionalProperties": lambda e: "Is not a field of this request.",
-}
-
-
-def _type_name(value: Any) -> str:
-    names = {
-        "string": "text",
-        "integer": "a whole number",
-        "number": "a number",
-        "boolean": "true or false",
-        "array": "a list",
-        "object": "an object",
-    }
-    if isinstance(value, list):
-        return " or ".join(names.get(v, v) for v in value if v != "null")
-    return names.get(value, value)
-
-
-def validate(schema: dict[str, Any], payload: Any) -> None:
-    """Raise InvalidInput naming every field of ``payload`` that breaks ``schema``."""
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    fields: dict[str, str] = {}
-    for error in sorted(validator.iter_errors(payload), key=lambda e: list(e.path)):
-        path = ".".join(str(p) for p in error.path)
-        if error.validator == "required":
-            missing = [name for name in error.validator_value if name not in error.instance]
-            for name in missing:
-                fields.setdefault(f"{path}.{name}" if path else name, "Required.")
-        elif error.validator == "additionalProperties":
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            for name in extra:
-                fields.setdefault(
-                    f"{path}.{name}" if path else name, _MESSAGES["additionalProperties"](error)
-                )
-        else:
-            message = _MESSAGES.get(error.validator, lambda e: e.message)(error)
-            fields.setdefault(path or "body", message)
-    if fields:
-        raise InvalidInput("The request has invalid fields: " + ", ".join(sorted(fields)) + ".", fields)
-
 
 def json_body(schema: dict[str, Any]) -> Any:
     """The request's JSON, validated against ``schema``."""

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from qa_app.domain.formula_schema import FORMULA
+
 ROLE_NAMES = ["technician", "reviewer", "admin", "inspector"]
 
 
@@ -145,3 +147,169 @@ def _inline(node: Any) -> Any:
     if isinstance(node, list):
         return [_inline(v) for v in node]
     return node
+
+
+# --- materials, formulas, storage, batches (api.md "Endpoints" and "Shapes") ----------------
+
+_SIGNED = {"signature": {"$ref": "#/components/schemas/Signature"}}
+_REASON = {"type": "string", "minLength": 1, "maxLength": 2000}
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+_TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset"}
+
+COMPONENTS.update(
+    {
+        "Formula": FORMULA,
+        "NewMaterial": {
+            "type": "object",
+            "required": ["code", "name", "kind"],
+            "properties": {
+                "code": {"type": "string", "minLength": 1, "maxLength": 40},
+                "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                "kind": {"type": "string", "enum": ["api", "excipient", "container"]},
+            },
+            "additionalProperties": False,
+        },
+        "Material": {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"}},
+        },
+        "NewLot": {
+            "type": "object",
+            "required": ["material", "lot_number", "supplier", "expiry_date"],
+            "properties": {
+                "material": {"type": "string", "minLength": 1, "maxLength": 40},
+                "lot_number": {"type": "string", "minLength": 1, "maxLength": 100},
+                "supplier": {"type": "string", "minLength": 1, "maxLength": 200},
+                "expiry_date": {"type": "string", "format": "date"},
+                "received_date": {"type": "string", "format": "date"},
+                "assay_percent": {"type": "number"},
+                "water_percent": {"type": "number"},
+            },
+            "additionalProperties": False,
+        },
+        "Lot": {
+            "type": "object",
+            "properties": {
+                "barcode": {"type": "string"},
+                "material": {"type": "string"},
+                "lot_number": {"type": "string"},
+                "supplier": {"type": "string"},
+                "expiry_date": {"type": "string", "format": "date"},
+                "status": {"type": "string", "enum": ["quarantine", "approved", "rejected"]},
+                "usable": {"type": "boolean"},
+                "reason": {"type": ["string", "null"]},
+            },
+        },
+        "Signed": {"type": "object", "required": ["signature"], "properties": _SIGNED, "additionalProperties": False},
+        "SignedWithReason": {
+            "type": "object",
+            "required": ["signature", "reason"],
+            "properties": {**_SIGNED, "reason": _REASON},
+            "additionalProperties": False,
+        },
+        "FormulaVersion": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "version": {"type": "integer"},
+                "status": {"type": "string", "enum": ["draft", "approved", "superseded"]},
+                "body": {"$ref": "#/components/schemas/Formula"},
+            },
+        },
+        "NewStorageUnit": {
+            "type": "object",
+            "required": ["code", "name", "condition"],
+            "properties": {
+                "code": {"type": "string", "minLength": 1, "maxLength": 40},
+                "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                "condition": {"type": "string", "enum": ["room", "refrigerated", "freezer"]},
+                "min_c": {"type": "number", "minimum": -80, "maximum": 80},
+                "max_c": {"type": "number", "minimum": -80, "maximum": 80},
+                "alarm_delay_minutes": {"type": "integer", "minimum": 0, "maximum": 1440},
+            },
+            "additionalProperties": False,
+        },
+        "StorageUnit": {"type": "object", "properties": {"code": {"type": "string"}, "condition": {"type": "string"}}},
+        "NewBatch": {
+            "type": "object",
+            "required": ["formula", "quantity"],
+            "properties": {
+                "formula": {"type": "string", "minLength": 1, "maxLength": 40},
+                "strength_mg": {"type": "number"},
+                "quantity": {"type": "number"},
+                "concentration_mg_per_ml": _POSITIVE,
+                "dose_volume_ml": _POSITIVE,
+                "concentration_mg_per_g": _POSITIVE,
+                "dose_g": _POSITIVE,
+                "api_lot": {"type": "string", "minLength": 1, "maxLength": 60},
+                "compounded_at": _TIME,
+            },
+            "additionalProperties": False,
+        },
+        "NewComponent": {
+            "type": "object",
+            "required": ["barcode"],
+            "properties": {
+                "barcode": {"type": "string", "minLength": 1, "maxLength": 60},
+                "quantity_mg": _POSITIVE,
+                "count": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+                "balance": {"type": "string", "maxLength": 60},
+                "deviation_reason": {"type": "string", "maxLength": 2000},
+            },
+            "additionalProperties": False,
+        },
+        "WeightCheckRequest": {
+            "type": "object",
+            "required": ["weights_mg"],
+            "properties": {"weights_mg": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _POSITIVE}},
+            "additionalProperties": False,
+        },
+        "CompleteRequest": {
+            "type": "object",
+            "required": ["actual_yield", "storage_unit"],
+            "properties": {
+                "actual_yield": {"type": "number", "minimum": 0},
+                "storage_unit": {"type": "string", "minLength": 1, "maxLength": 40},
+                "at": _TIME,
+                "deviation_reason": {"type": "string", "maxLength": 2000},
+            },
+            "additionalProperties": False,
+        },
+        "DiscardRequest": {
+            "type": "object",
+            "required": ["reason"],
+            "properties": {"reason": _REASON},
+            "additionalProperties": False,
+        },
+        "MoveRequest": {
+            "type": "object",
+            "required": ["storage_unit"],
+            "properties": {"storage_unit": {"type": "string", "minLength": 1, "maxLength": 40}, "at": _TIME},
+            "additionalProperties": False,
+        },
+        "Batch": {
+            "type": "object",
+            "required": ["lot_number", "status", "expired", "formula", "strength_mg", "quantity", "bud"],
+            "properties": {
+                "lot_number": {"type": "string"},
+                "status": {"type": "string"},
+                "expired": {"type": "boolean"},
+                "formula": {"type": "object"},
+                "dosage_form": {"type": "string"},
+                "strength_mg": {"type": "number"},
+                "quantity": {"type": "number"},
+                "compounded_at": {"type": "string"},
+                "compounded_by": {"type": "string"},
+                "bud": {"type": "string", "format": "date"},
+                "bud_reason": {"type": "string"},
+                "storage_unit": {"type": ["string", "null"]},
+                "calculation": {"type": "object"},
+                "components": {"type": "array"},
+                "results": {"type": "array"},
+                "holds": {"type": "array"},
+                "signatures": {"type": "array"},
+                "certificate": {"type": ["object", "null"]},
+            },
+        },
+    }
+)

@@ -1,10 +1,21 @@
 """Records as the API shows them."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from qa_app.models import AuditEvent, User
+from qa_app.models import (
+    AuditEvent,
+    Batch,
+    BatchComponent,
+    Formula,
+    FormulaVersion,
+    Material,
+    MaterialLot,
+    StorageUnit,
+    User,
+)
 from qa_app.models.types import utcnow
+from qa_app.services.batch_view import BatchView
 
 
 def iso(value: datetime | None) -> str | None:
@@ -40,4 +51,147 @@ def audit_event(e: AuditEvent) -> dict[str, Any]:
         "client_address": e.client_address,
         "prev_hash": e.prev_hash,
         "hash": e.hash,
+    }
+
+
+def material(m: Material) -> dict[str, Any]:
+    return {"code": m.code, "name": m.name, "kind": m.kind}
+
+
+def lot(item: MaterialLot, today: date) -> dict[str, Any]:
+    reason = item.unusable_reason(today)
+    return {
+        "barcode": item.barcode,
+        "material": item.material.code,
+        "material_name": item.material.name,
+        "kind": item.material.kind,
+        "lot_number": item.supplier_lot,
+        "supplier": item.supplier,
+        "expiry_date": item.expiry_date.isoformat(),
+        "received_date": item.received_date.isoformat(),
+        "assay_percent": item.assay_percent,
+        "assay_anhydrous_percent": item.assay_anhydrous_percent,
+        "water_percent": item.water_percent,
+        "status": item.status,
+        "usable": reason is None,
+        "reason": reason,
+        "decision_reason": item.decision_reason,
+    }
+
+
+def formula_version(v: FormulaVersion) -> dict[str, Any]:
+    return {
+        "code": v.formula.code,
+        "name": v.formula.name,
+        "version": v.version,
+        "status": v.status,
+        "authored_by": v.authored_by.username,
+        "created_at": iso(v.created_at),
+        "approved_by": v.approved_by.username if v.approved_by else None,
+        "approved_at": iso(v.approved_at),
+        "body": v.body,
+    }
+
+
+def formula(f: Formula) -> dict[str, Any]:
+    current = f.approved
+    return {
+        "code": f.code,
+        "name": f.name,
+        "approved_version": current.version if current else None,
+        "versions": [formula_version(v) for v in f.versions],
+    }
+
+
+def storage_unit(u: StorageUnit) -> dict[str, Any]:
+    return {
+        "code": u.code,
+        "name": u.name,
+        "condition": u.condition,
+        "min_c": u.min_c,
+        "max_c": u.max_c,
+        "alarm_delay_minutes": u.alarm_delay_minutes,
+    }
+
+
+def component(c: BatchComponent) -> dict[str, Any]:
+    return {
+        "barcode": c.lot.barcode,
+        "material": c.material.code,
+        "role": c.role,
+        "supplier": c.lot.supplier,
+        "supplier_lot": c.lot.supplier_lot,
+        "expiry_date": c.lot.expiry_date.isoformat(),
+        "quantity_mg": c.quantity_mg,
+        "count": c.count,
+        "theoretical_mg": c.theoretical_mg,
+        "deviation_percent": c.deviation_percent,
+        "within_tolerance": c.within_tolerance,
+        "deviation_reason": c.deviation_reason,
+        "balance": c.balance,
+        "recorded_by": c.recorded_by.username,
+        "recorded_at": iso(c.recorded_at),
+    }
+
+
+def batch(b: Batch, view: BatchView) -> dict[str, Any]:
+    """The api.md Batch shape."""
+    return {
+        "lot_number": b.lot_number,
+        "status": b.status,
+        "expired": view.expired,
+        "near_bud": view.near_bud,
+        "formula": {"code": b.formula_version.formula.code, "version": b.formula_version.version},
+        "specification_current": view.specification_current,
+        "dosage_form": b.dosage_form,
+        "strength_mg": b.strength_mg,
+        "quantity": b.quantity,
+        "concentration": b.concentration,
+        "dose_amount": b.dose_amount,
+        "compounded_at": iso(b.compounded_at),
+        "compounded_by": b.compounded_by.username,
+        "bud": b.bud.isoformat(),
+        "bud_reason": b.bud_reason,
+        "storage_unit": b.storage_unit.code if b.storage_unit else None,
+        "calculation": b.calculation,
+        "components": [component(c) for c in view.components],
+        "api_weighing_verified_by": b.api_verified_by.username if b.api_verified_by else None,
+        "api_weighing_verified_at": iso(b.api_verified_at),
+        "weight_checks": [
+            {"weights_mg": w.weights_mg, "passed": w.passed, **w.summary, "recorded_by": w.recorded_by.username,
+             "recorded_at": iso(w.recorded_at)}
+            for w in view.weight_checks
+        ],
+        "actual_yield": b.actual_yield,
+        "yield_percent": b.yield_percent,
+        "yield_deviation_reason": b.yield_deviation_reason,
+        "locations": [
+            {"storage_unit": loc.storage_unit.code, "placed_at": iso(loc.placed_at), "recorded_by": loc.recorded_by.username}
+            for loc in view.locations
+        ],
+        "discard_reason": b.discard_reason,
+        "missing_for_completion": view.missing if b.status == "draft" else [],
+        "results": [],
+        "holds": [],
+        "signatures": [
+            {"signer": s.signer_name, "meaning": s.meaning, "signed_at": iso(s.signed_at)} for s in view.signatures
+        ],
+        "certificate": None,
+    }
+
+
+def batch_row(b: Batch, today: date) -> dict[str, Any]:
+    """A batch in a list: what the list shows, without the detail."""
+    return {
+        "lot_number": b.lot_number,
+        "status": b.status,
+        "expired": b.bud < today,
+        "formula": {"code": b.formula_version.formula.code, "version": b.formula_version.version},
+        "dosage_form": b.dosage_form,
+        "strength_mg": b.strength_mg,
+        "quantity": b.quantity,
+        "compounded_at": iso(b.compounded_at),
+        "compounded_by": b.compounded_by.username,
+        "bud": b.bud.isoformat(),
+        "storage_unit": b.storage_unit.code if b.storage_unit else None,
     }

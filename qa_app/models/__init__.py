@@ -1,15 +1,34 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from qa_app.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, Signature
+from qa_app.models.batch import BATCH_STATUSES, Batch, BatchComponent, BatchLocation, LotCounter, WeightCheck
+from qa_app.models.formula import FORMULA_STATUSES, Formula, FormulaVersion
+from qa_app.models.material import LOT_STATUSES, MATERIAL_KINDS, Material, MaterialLot
+from qa_app.models.storage import CONDITIONS, StorageUnit
 from qa_app.models.user import ROLES, ApiToken, User, UserRole
 
 __all__ = [
+    "BATCH_STATUSES",
+    "CONDITIONS",
+    "FORMULA_STATUSES",
     "GENESIS_HASH",
+    "LOT_STATUSES",
+    "MATERIAL_KINDS",
     "ROLES",
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
+    "Batch",
+    "BatchComponent",
+    "BatchLocation",
+    "Formula",
+    "FormulaVersion",
+    "LotCounter",
+    "Material",
+    "MaterialLot",
     "Signature",
+    "StorageUnit",
     "User",
     "UserRole",
+    "WeightCheck",
 ]

@@ -1,0 +1,62 @@
+"""Materials and the lots received of them."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from qa_app.extensions import db
+from qa_app.models.types import UTCDateTime, utcnow
+from qa_app.models.user import User
+
+MATERIAL_KINDS = ("api", "excipient", "container")
+LOT_STATUSES = ("quarantine", "approved", "rejected")
+
+
+class Material(db.Model):
+    """Something a batch is made of: the API, an excipient, or a container such as a capsule shell."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    code: so.Mapped[str] = so.mapped_column(sa.String(40), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint(sa.column("kind").in_(MATERIAL_KINDS), name="known_kind"),)
+
+
+class MaterialLot(db.Model):
+    """A received lot. Usable only when approved and not past its expiry date."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    barcode: so.Mapped[str] = so.mapped_column(sa.String(40), unique=True)
+    material_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("material.id"), index=True)
+    supplier: so.Mapped[str] = so.mapped_column(sa.String(200))
+    supplier_lot: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
+    expiry_date: so.Mapped[date] = so.mapped_column(sa.Date)
+    received_date: so.Mapped[date] = so.mapped_column(sa.Date)
+    assay_percent: so.Mapped[float | None] = so.mapped_column(sa.Float)  # as-is basis
+    assay_anhydrous_percent: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    water_percent: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="quarantine", index=True)
+    decision_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    received_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+    decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    material: so.Mapped[Material] = so.relationship(lazy="joined", innerjoin=True)
+    received_by: so.Mapped[User] = so.relationship(foreign_keys=[received_by_id])
+    decided_by: so.Mapped[User | None] = so.relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (sa.CheckConstraint(sa.column("status").in_(LOT_STATUSES), name="known_status"),)
+
+    def unusable_reason(self, today: date) -> str | None:
+        """Why this lot may not be used today, or None when it may."""
+        if self.status == "rejected":
+            return f"lot {self.barcode} was rejected"
+        if self.status != "approved":
+            return f"lot {self.barcode} is in quarantine (not approved)"
+        if self.expiry_date < today:
+            return f"lot {self.barcode} expired on {self.expiry_date.isoformat()}"
+        return None

@@ -1,0 +1,1 @@
+"""Printable documents drawn with reportlab: labels, certificates and charts."""

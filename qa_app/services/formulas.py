@@ -1,0 +1,167 @@
+"""Master formulas: versions drafted by an admin, approved by someone else's signature."""
+
+import copy
+from typing import Any
+
+import sqlalchemy as sa
+
+from qa_app.domain.compounding import STRENGTH_MAX_MG, STRENGTH_MIN_MG
+from qa_app.domain.formula_schema import FORMULA, LIQUID_FORMS, default_specification
+from qa_app.errors import Conflict, InvalidInput, NotFound, NotPermitted, WrongState
+from qa_app.extensions import db
+from qa_app.models import Formula, FormulaVersion, Material, User
+from qa_app.services import audit, clock, signatures
+from qa_app.services.accounts import require_role
+from qa_app.services.signatures import SignatureInput
+from qa_app.validation import validate
+
+APPROVERS = ("reviewer", "admin")
+
+
+def normalise(body: dict[str, Any]) -> dict[str, Any]:
+    """The formula body checked and completed with its defaults, or InvalidInput naming each field."""
+    validate(FORMULA, body)
+    body = copy.deepcopy(body)
+    body["code"] = body["code"].strip().upper()
+    body.setdefault("description", "")
+    body.setdefault("overage_percent", 0.0)
+    body.setdefault("weighing_tolerance_percent", 2.0)
+    for name in ("steps", "equipment"):
+        body.setdefault(name, [])
+    for name in ("container", "label_text", "capsule_size"):
+        body.setdefault(name, "")
+    body.setdefault("specification", default_specification(body["dosage_form"]))
+    fields: dict[str, str] = {}
+    low, high = body["strength_min_mg"], body["strength_max_mg"]
+    for name, value in (("strength_min_mg", low), ("strength_max_mg", high)):
+        if not STRENGTH_MIN_MG <= value <= STRENGTH_MAX_MG:
+            fields[name] = f"Must be between {STRENGTH_MIN_MG} and {STRENGTH_MAX_MG} mg per dose (LDN)."
+    if not fields and low > high:
+        fields["strength_max_mg"] = "Must not be below strength_min_mg."
+    if body["dosage_form"] == "capsule" and "fill_weight_mg" not in body:
+        fields["fill_weight_mg"] = "Required for capsules: the calibrated fill weight per capsule."
+    _check_components(body, fields)
+    _check_tests(body, fields)
+    if fields:
+        raise InvalidInput("The formula was not saved: correct the marked fields.", fields)
+    return body
+
+
+def _check_components(body: dict[str, Any], fields: dict[str, str]) -> None:
+    codes = [c["material"].strip().upper() for c in body["components"]]
+    for component, code in zip(body["components"], codes, strict=True):
+        component["material"] = code
+    known = {m.code: m for m in db.session.scalars(sa.select(Material).where(Material.code.in_(codes)))}
+    for i, code in enumerate(codes):
+        if code not in known:
+            fields[f"components.{i}.material"] = f"No material with code {code}."
+        elif codes.index(code) != i:
+            fields[f"components.{i}.material"] = f"{code} is listed twice."
+    api = [i for i, c in enumerate(body["components"]) if c["role"] == "api"]
+    if len(api) != 1:
+        fields["components"] = "Name exactly one component with the role api (naltrexone hydrochloride)."
+    elif codes[api[0]] in known and known[codes[api[0]]].kind != "api":
+        fields[f"components.{api[0]}.material"] = f"{codes[api[0]]} is not an API material."
+
+
+def _check_tests(body: dict[str, Any], fields: dict[str, str]) -> None:
+    tests = body["specification"]["tests"]
+    keys = [t["key"] for t in tests]
+    for i, test in enumerate(tests):
+        where = f"specification.tests.{i}"
+        test.setdefault("unit", "")
+        test.setdefault("method", "")
+        test.setdefault("required", True)
+        if keys.index(test["key"]) != i:
+            fields[f"{where}.key"] = f"The test {test['key']} is listed twice."
+        if test["kind"] == "range":
+            test.setdefault("decimals", 1)
+            if "min" not in test and "max" not in test:
+                fields[where] = "A range test needs min, max or both."
+            elif "min" in test and "max" in test and test["min"] > test["max"]:
+                fields[f"{where}.max"] = "Must not be below min."
+        elif test["kind"] == "content_uniformity":
+            test.setdefault("target", 100.0)
+        elif not test.get("expected", "").strip():
+            fields[f"{where}.expected"] = "An attribute test needs the expected result."
+    if body["dosage_form"] in LIQUID_FORMS:
+        missing = [k for k in ("ph", "fill_volume") if k not in keys]
+        if missing:
+            fields["specification.tests"] = f"Liquids need range tests {' and '.join(missing)} with their limits."
+
+
+def version_content(version: FormulaVersion) -> dict[str, Any]:
+    return {"formula": version.formula.code, "version": version.version, "body": version.body}
+
+
+def get_formula(code: str) -> Formula:
+    formula = db.session.scalar(sa.select(Formula).where(Formula.code == (code or "").strip().upper()))
+    if formula is None:
+        raise NotFound(f"No formula with code {code!r}.")
+    return formula
+
+
+def list_formulas() -> list[Formula]:
+    return list(db.session.scalars(sa.select(Formula).order_by(Formula.code)))
+
+
+def create_formula(actor: User, body: dict[str, Any]) -> FormulaVersion:
+    """A new formula: version 1, in draft."""
+    require_role(actor, "admin")
+    body = normalise(body)
+    if db.session.scalar(sa.select(Formula.id).where(Formula.code == body["code"])):
+        raise Conflict(f"Formula {body['code']} exists already; add a version to it instead.",
+                       {"code": "This code is taken."})
+    formula = Formula(code=body["code"], name=body["name"])
+    db.session.add(formula)
+    return _add_version(actor, formula, body, 1)
+
+
+def new_version(actor: User, code: str, body: dict[str, Any]) -> FormulaVersion:
+    """A new draft version of an existing formula (the code in the body must match)."""
+    require_role(actor, "admin")
+    formula = get_formula(code)
+    body = normalise(body)
+    if body["code"] != formula.code:
+        raise InvalidInput("The body names another formula.", {"code": f"Must be {formula.code}."})
+    if formula.draft is not None:
+        raise WrongState(f"Version {formula.draft.version} of {formula.code} is still a draft; approve it first.")
+    formula.name = body["name"]
+    return _add_version(actor, formula, body, max(v.version for v in formula.versions) + 1)
+
+
+def _add_version(actor: User, formula: Formula, body: dict[str, Any], number: int) -> FormulaVersion:
+    version = FormulaVersion(
+        formula=formula, version=number, dosage_form=body["dosage_form"], body=body, authored_by_id=actor.id
+    )
+    db.session.add(version)
+    db.session.flush()
+    audit.record("formula.drafted", "formula", formula.code, actor=actor, new={"version": number, "body": body})
+    db.session.commit()
+    return version
+
+
+def approve_formula(actor: User, code: str, given: SignatureInput) -> FormulaVersion:
+    """Approve the newest draft; the approved version before it becomes superseded."""
+    require_role(actor, *APPROVERS)
+    formula = get_formula(code)
+    draft = formula.draft
+    if draft is None:
+        raise WrongState(f"{formula.code} has no draft version to approve.")
+    if draft.authored_by_id == actor.id:
+        raise NotPermitted("The author of a version cannot approve it; ask another reviewer or admin.")
+    signatures.sign(actor, given, action="approve_formula", entity_type="formula",
+                    entity_key=f"{formula.code} v{draft.version}", content=version_content(draft))
+    now = clock.utcnow()
+    previous = formula.approved
+    if previous is not None:
+        previous.status, previous.superseded_at = "superseded", now
+        audit.record("formula.superseded", "formula", formula.code, actor=actor,
+                     old={"version": previous.version, "status": "approved"},
+                     new={"version": previous.version, "status": "superseded"})
+    draft.status, draft.approved_by_id, draft.approved_at = "approved", actor.id, now
+    audit.record("formula.approved", "formula", formula.code, actor=actor,
+                 old={"version": draft.version, "status": "draft"}, new={"version": draft.version, "status": "approved"})
+    db.session.commit()
+    return draft
+
