@@ -43,3 +43,7 @@ format: install-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+## Benchmarks (numbers for the notes; nothing is asserted): 100,000 batches on SQLite
+bench: install-dev
+	$(BIN)/python bench/bench_batches.py

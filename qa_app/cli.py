@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from qa_app.errors import ServiceError
 from qa_app.extensions import db
@@ -90,6 +90,7 @@ def verify_audit() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Load demonstration data and print the demo logins."""
     from qa_app.demo import load_demo
@@ -100,6 +101,7 @@ def demo() -> None:
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
 def backup(path: Path) -> None:
     """A consistent copy of the SQLite database at PATH, safe while the app runs."""
     engine = db.engine

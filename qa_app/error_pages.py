@@ -28,7 +28,10 @@ def init_app(app: Flask) -> None:
     def service_error(exc: ServiceError):
         db.session.rollback()
         if _wants_json():
-            return jsonify({"error": exc.as_dict()}), exc.status
+            response = jsonify({"error": exc.as_dict()})
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response, exc.status
         return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(StaleDataError)
@@ -50,6 +53,9 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             code = HTTP_CODES.get(status, "error")
             response = jsonify({"error": {"code": code, "message": message}})
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value  # e.g. Allow on a 405
             return response, status
         if status == 400 and "CSRF" in (exc.description or ""):
             message = "The form expired or was sent from another page. Reload the page and submit again."

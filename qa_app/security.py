@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
+from qa_app.errors import InvalidInput
 from qa_app.extensions import db, login_manager
 from qa_app.models import User
 from qa_app.models.types import utcnow
@@ -40,6 +41,16 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+
+    @app.before_request
+    def refuse_nul_characters():
+        """A NUL in a path, query or form field is never valid text (PostgreSQL cannot store it)."""
+        values = [request.path, *request.args.values()]
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += list(request.form.values())
+        if any("\x00" in value for value in values):
+            raise InvalidInput("The request holds a NUL character; remove it.", {"request": "NUL character."})
+        return None
 
     @app.before_request
     def require_sign_in():

@@ -31,7 +31,9 @@ def batch_filter(args) -> batches.BatchFilter:
     try:
         strength_mg = float(strength) if strength else None
     except ValueError:
-        raise InvalidInput("strength must be a number of mg.", {"strength": "Give a number, e.g. 1.5."}) from None
+        raise InvalidInput(
+            "strength must be a number of mg.", {"strength": "Give a number, e.g. 1.5."}
+        ) from None
     return batches.BatchFilter(
         status=args.get("status") or None,
         formula=args.get("formula") or None,
@@ -43,14 +45,28 @@ def batch_filter(args) -> batches.BatchFilter:
 
 
 @operation(
-    bp, "/batches", "GET", summary="List batches", roles=ANY_USER, tag="batches", response=page_of(BATCH),
+    bp,
+    "/batches",
+    "GET",
+    summary="List batches",
+    roles=ANY_USER,
+    tag="batches",
+    response=page_of(BATCH),
     query=(
         {"name": "status", "schema": {"type": "string"}},
         {"name": "formula", "schema": {"type": "string"}},
         {"name": "q", "schema": {"type": "string"}, "description": "part of a lot number"},
         {"name": "strength", "schema": {"type": "number"}},
-        {"name": "from", "schema": {"type": "string", "format": "date"}, "description": "compounded on or after"},
-        {"name": "to", "schema": {"type": "string", "format": "date"}, "description": "compounded on or before"},
+        {
+            "name": "from",
+            "schema": {"type": "string", "format": "date"},
+            "description": "compounded on or after",
+        },
+        {
+            "name": "to",
+            "schema": {"type": "string", "format": "date"},
+            "description": "compounded on or before",
+        },
         *PAGE_QUERY,
     ),
 )
@@ -62,8 +78,18 @@ def list_batches():
     return jsonify(result.as_dict(lambda b: serialise.batch_row(b, today)))
 
 
-@operation(bp, "/batches", "POST", summary="Create a batch", roles=COMPOUNDERS, tag="batches",
-           body="NewBatch", response=BATCH, status=201, errors=(409,))
+@operation(
+    bp,
+    "/batches",
+    "POST",
+    summary="Create a batch",
+    roles=COMPOUNDERS,
+    tag="batches",
+    body="NewBatch",
+    response=BATCH,
+    status=201,
+    errors=(409,),
+)
 def create_batch(body):
     """A draft batch from the formula's approved version, with its calculation frozen on it."""
     concentration = body.get("concentration_mg_per_ml", body.get("concentration_mg_per_g"))
@@ -81,62 +107,134 @@ def create_batch(body):
     return jsonify(serialise.batch(*_view(batch.lot_number))), 201
 
 
-@operation(bp, "/batches/<lot_number>", "GET", summary="One batch", roles=ANY_USER, tag="batches",
-           response=BATCH, errors=(404,))
+@operation(
+    bp,
+    "/batches/<lot_number>",
+    "GET",
+    summary="One batch",
+    roles=ANY_USER,
+    tag="batches",
+    response=BATCH,
+    errors=(404,),
+)
 def get_batch(lot_number):
     """The whole batch record."""
     return _batch(lot_number)
 
 
-@operation(bp, "/batches/<lot_number>/components", "POST", summary="Record a component by scan",
-           roles=COMPOUNDERS, tag="batches", body="NewComponent", response=BATCH, status=201, errors=(404, 409))
+@operation(
+    bp,
+    "/batches/<lot_number>/components",
+    "POST",
+    summary="Record a component by scan",
+    roles=COMPOUNDERS,
+    tag="batches",
+    body="NewComponent",
+    response=BATCH,
+    status=201,
+    errors=(404, 409),
+)
 def record_component(lot_number, body):
     """A scanned lot with its weighed mass (or count, for containers); the API is judged against the tolerance."""
     batches.record_component(
-        g.actor, lot_number, barcode=body["barcode"], quantity_mg=body.get("quantity_mg"),
-        count=body.get("count"), balance=body.get("balance"), deviation_reason=body.get("deviation_reason"),
+        g.actor,
+        lot_number,
+        barcode=body["barcode"],
+        quantity_mg=body.get("quantity_mg"),
+        count=body.get("count"),
+        balance=body.get("balance"),
+        deviation_reason=body.get("deviation_reason"),
     )
     return _batch(lot_number), 201
 
 
-@operation(bp, "/batches/<lot_number>/verify-weighing", "POST", summary="Verify the API weighing",
-           roles=COMPOUNDERS, tag="batches", body="Signed", response=BATCH, errors=(404, 409))
+@operation(
+    bp,
+    "/batches/<lot_number>/verify-weighing",
+    "POST",
+    summary="Verify the API weighing",
+    roles=COMPOUNDERS,
+    tag="batches",
+    body="Signed",
+    response=BATCH,
+    errors=(404, 409),
+)
 def verify_weighing(lot_number, body):
     """Second-person check of the API weighing, signed ``verified`` by someone other than the compounder."""
     batches.verify_weighing(g.actor, lot_number, SignatureInput.from_json(body["signature"]))
     return _batch(lot_number)
 
 
-@operation(bp, "/batches/<lot_number>/weight-check", "POST", summary="Record a capsule weight check",
-           roles=COMPOUNDERS, tag="batches", body="WeightCheckRequest", response=BATCH, status=201,
-           errors=(404, 409))
+@operation(
+    bp,
+    "/batches/<lot_number>/weight-check",
+    "POST",
+    summary="Record a capsule weight check",
+    roles=COMPOUNDERS,
+    tag="batches",
+    body="WeightCheckRequest",
+    response=BATCH,
+    status=201,
+    errors=(404, 409),
+)
 def weight_check(lot_number, body):
     """Individual capsule content weights; each must be 90–110 % of the theoretical fill."""
     batches.record_weight_check(g.actor, lot_number, body["weights_mg"])
     return _batch(lot_number), 201
 
 
-@operation(bp, "/batches/<lot_number>/complete", "POST", summary="Complete a batch", roles=COMPOUNDERS,
-           tag="batches", body="CompleteRequest", response=BATCH, errors=(404, 409))
+@operation(
+    bp,
+    "/batches/<lot_number>/complete",
+    "POST",
+    summary="Complete a batch",
+    roles=COMPOUNDERS,
+    tag="batches",
+    body="CompleteRequest",
+    response=BATCH,
+    errors=(404, 409),
+)
 def complete(lot_number, body):
     """Yield and storage unit: the batch goes to quarantine (409 lists what is missing)."""
     batches.complete(
-        g.actor, lot_number, actual_yield=body["actual_yield"], storage_unit=body["storage_unit"],
-        at=datetime_field(body, "at"), deviation_reason=body.get("deviation_reason"),
+        g.actor,
+        lot_number,
+        actual_yield=body["actual_yield"],
+        storage_unit=body["storage_unit"],
+        at=datetime_field(body, "at"),
+        deviation_reason=body.get("deviation_reason"),
     )
     return _batch(lot_number)
 
 
-@operation(bp, "/batches/<lot_number>/discard", "POST", summary="Discard a draft", roles=COMPOUNDERS,
-           tag="batches", body="DiscardRequest", response=BATCH, errors=(404, 409))
+@operation(
+    bp,
+    "/batches/<lot_number>/discard",
+    "POST",
+    summary="Discard a draft",
+    roles=COMPOUNDERS,
+    tag="batches",
+    body="DiscardRequest",
+    response=BATCH,
+    errors=(404, 409),
+)
 def discard(lot_number, body):
     """Abandon a draft, with the reason; it stays on record as discarded."""
     batches.discard(g.actor, lot_number, body["reason"])
     return _batch(lot_number)
 
 
-@operation(bp, "/batches/<lot_number>/move", "POST", summary="Move a batch", roles=COMPOUNDERS,
-           tag="batches", body="MoveRequest", response=BATCH, errors=(404, 409))
+@operation(
+    bp,
+    "/batches/<lot_number>/move",
+    "POST",
+    summary="Move a batch",
+    roles=COMPOUNDERS,
+    tag="batches",
+    body="MoveRequest",
+    response=BATCH,
+    errors=(404, 409),
+)
 def move(lot_number, body):
     """Put a completed batch in another storage unit from ``at`` (default now)."""
     batches.move(g.actor, lot_number, storage_unit=body["storage_unit"], at=datetime_field(body, "at"))

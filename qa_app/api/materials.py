@@ -14,16 +14,36 @@ from qa_app.services.pagination import page_args, paginate
 from qa_app.services.signatures import SignatureInput
 
 
-@operation(bp, "/materials", "GET", summary="List materials", roles=ANY_USER, tag="materials",
-           response=page_of(ref("Material")), query=PAGE_QUERY)
+@operation(
+    bp,
+    "/materials",
+    "GET",
+    summary="List materials",
+    roles=ANY_USER,
+    tag="materials",
+    response=page_of(ref("Material")),
+    query=PAGE_QUERY,
+)
 def list_materials():
     """Every material: the API, excipients and containers."""
     page, per_page = page_args(request.args)
-    return jsonify(paginate(sa.select(Material).order_by(Material.code), page, per_page).as_dict(serialise.material))
+    return jsonify(
+        paginate(sa.select(Material).order_by(Material.code), page, per_page).as_dict(serialise.material)
+    )
 
 
-@operation(bp, "/materials", "POST", summary="Create a material", roles=("admin",), tag="materials",
-           body="NewMaterial", response=ref("Material"), status=201, errors=(409,))
+@operation(
+    bp,
+    "/materials",
+    "POST",
+    summary="Create a material",
+    roles=("admin",),
+    tag="materials",
+    body="NewMaterial",
+    response=ref("Material"),
+    status=201,
+    errors=(409,),
+)
 def create_material(body):
     """A new material; its kind (api, excipient, container) decides what its lots carry."""
     material = materials.create_material(g.actor, code=body["code"], name=body["name"], kind=body["kind"])
@@ -31,7 +51,12 @@ def create_material(body):
 
 
 @operation(
-    bp, "/material-lots", "GET", summary="List material lots", roles=ANY_USER, tag="materials",
+    bp,
+    "/material-lots",
+    "GET",
+    summary="List material lots",
+    roles=ANY_USER,
+    tag="materials",
     response=page_of(ref("Lot")),
     query=(
         {"name": "status", "schema": {"type": "string", "enum": ["quarantine", "approved", "rejected"]}},
@@ -43,14 +68,28 @@ def create_material(body):
 def list_lots():
     """Lots, newest first, filtered by status and material, searched by barcode or supplier lot."""
     page, per_page = page_args(request.args)
-    filters = materials.LotFilter(request.args.get("status") or None, request.args.get("material") or None,
-                                  request.args.get("q") or None)
+    filters = materials.LotFilter(
+        request.args.get("status") or None,
+        request.args.get("material") or None,
+        request.args.get("q") or None,
+    )
     today = clock.today()
-    return jsonify(paginate(filters.statement(), page, per_page).as_dict(lambda lot: serialise.lot(lot, today)))
+    return jsonify(
+        paginate(filters.statement(), page, per_page).as_dict(lambda lot: serialise.lot(lot, today))
+    )
 
 
-@operation(bp, "/material-lots", "POST", summary="Receive a lot", roles=("technician", "reviewer"),
-           tag="materials", body="NewLot", response=ref("Lot"), status=201)
+@operation(
+    bp,
+    "/material-lots",
+    "POST",
+    summary="Receive a lot",
+    roles=("technician", "reviewer"),
+    tag="materials",
+    body="NewLot",
+    response=ref("Lot"),
+    status=201,
+)
 def receive_lot(body):
     """Record a received lot, in quarantine; the answer carries its barcode."""
     lot = materials.receive_lot(
@@ -66,23 +105,49 @@ def receive_lot(body):
     return jsonify(serialise.lot(lot, clock.today())), 201
 
 
-@operation(bp, "/material-lots/<barcode>", "GET", summary="Look a lot up by its barcode", roles=ANY_USER,
-           tag="materials", response=ref("Lot"), errors=(404,))
+@operation(
+    bp,
+    "/material-lots/<barcode>",
+    "GET",
+    summary="Look a lot up by its barcode",
+    roles=ANY_USER,
+    tag="materials",
+    response=ref("Lot"),
+    errors=(404,),
+)
 def get_lot(barcode):
     """The lot with ``usable`` and, when it is not, the reason (quarantine, rejected, expired)."""
     return jsonify(serialise.lot(materials.get_lot(barcode), clock.today()))
 
 
-@operation(bp, "/material-lots/<barcode>/approve", "POST", summary="Approve a lot", roles=("reviewer",),
-           tag="materials", body="Signed", response=ref("Lot"), errors=(404, 409))
+@operation(
+    bp,
+    "/material-lots/<barcode>/approve",
+    "POST",
+    summary="Approve a lot",
+    roles=("reviewer",),
+    tag="materials",
+    body="Signed",
+    response=ref("Lot"),
+    errors=(404, 409),
+)
 def approve_lot(barcode, body):
     """Release a lot from quarantine for use; signed with the meaning ``approved``."""
     lot = materials.approve_lot(g.actor, barcode, SignatureInput.from_json(body["signature"]))
     return jsonify(serialise.lot(lot, clock.today()))
 
 
-@operation(bp, "/material-lots/<barcode>/reject", "POST", summary="Reject a lot", roles=("reviewer",),
-           tag="materials", body="SignedWithReason", response=ref("Lot"), errors=(404, 409))
+@operation(
+    bp,
+    "/material-lots/<barcode>/reject",
+    "POST",
+    summary="Reject a lot",
+    roles=("reviewer",),
+    tag="materials",
+    body="SignedWithReason",
+    response=ref("Lot"),
+    errors=(404, 409),
+)
 def reject_lot(barcode, body):
     """Reject a lot in quarantine, with the reason; signed with the meaning ``rejected``."""
     lot = materials.reject_lot(g.actor, barcode, SignatureInput.from_json(body["signature"]), body["reason"])

@@ -24,7 +24,9 @@ def datetime_field(body: dict[str, Any], name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} is not a time.", {name: "Use ISO 8601, e.g. 2026-11-25T09:30:00Z."}) from None
+        raise InvalidInput(
+            f"{name} is not a time.", {name: "Use ISO 8601, e.g. 2026-11-25T09:30:00Z."}
+        ) from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{name} needs an offset.", {name: "Add the offset, e.g. 2026-11-25T09:30:00Z."})
     return moment

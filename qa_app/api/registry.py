@@ -41,6 +41,7 @@ class Operation:
 
 OPERATIONS: list[Operation] = []
 
+
 def json_body(schema: dict[str, Any]) -> Any:
     """The request's JSON, validated against ``schema``."""
     if not request.is_json:
@@ -48,11 +49,36 @@ def json_body(schema: dict[str, Any]) -> Any:
             "Send a JSON body with Content-Type: application/json.",
             {"body": "Expected application/json."},
         )
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        payload = None
     if payload is None:
         raise InvalidInput("The body is not valid JSON.", {"body": "Not valid JSON."})
+    _check_text(payload, "")
     validate(schema, payload)
     return payload
+
+
+def _check_text(node: Any, path: str) -> None:
+    """Refuse text that cannot be stored: JSON allows lone surrogates and NULs; UTF-8 and PostgreSQL do not."""
+    if isinstance(node, str):
+        try:
+            node.encode("utf-8")
+        except UnicodeEncodeError:
+            field = path or "body"
+            raise InvalidInput(
+                "The body holds text that is not valid Unicode.", {field: "Not valid Unicode text."}
+            ) from None
+        if "\x00" in node:
+            raise InvalidInput("The body holds a NUL character.", {path or "body": "Remove the NUL character."})
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _check_text(key, path or "body")
+            _check_text(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_text(value, f"{path}.{i}" if path else str(i))
 
 
 def authenticate() -> None:

@@ -171,7 +171,11 @@ COMPONENTS.update(
         },
         "Material": {
             "type": "object",
-            "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "kind": {"type": "string"},
+            },
         },
         "NewLot": {
             "type": "object",
@@ -200,7 +204,12 @@ COMPONENTS.update(
                 "reason": {"type": ["string", "null"]},
             },
         },
-        "Signed": {"type": "object", "required": ["signature"], "properties": _SIGNED, "additionalProperties": False},
+        "Signed": {
+            "type": "object",
+            "required": ["signature"],
+            "properties": _SIGNED,
+            "additionalProperties": False,
+        },
         "SignedWithReason": {
             "type": "object",
             "required": ["signature", "reason"],
@@ -229,7 +238,10 @@ COMPONENTS.update(
             },
             "additionalProperties": False,
         },
-        "StorageUnit": {"type": "object", "properties": {"code": {"type": "string"}, "condition": {"type": "string"}}},
+        "StorageUnit": {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "condition": {"type": "string"}},
+        },
         "NewBatch": {
             "type": "object",
             "required": ["formula", "quantity"],
@@ -261,7 +273,9 @@ COMPONENTS.update(
         "WeightCheckRequest": {
             "type": "object",
             "required": ["weights_mg"],
-            "properties": {"weights_mg": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _POSITIVE}},
+            "properties": {
+                "weights_mg": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _POSITIVE}
+            },
             "additionalProperties": False,
         },
         "CompleteRequest": {

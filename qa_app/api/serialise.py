@@ -158,15 +158,24 @@ def batch(b: Batch, view: BatchView) -> dict[str, Any]:
         "api_weighing_verified_by": b.api_verified_by.username if b.api_verified_by else None,
         "api_weighing_verified_at": iso(b.api_verified_at),
         "weight_checks": [
-            {"weights_mg": w.weights_mg, "passed": w.passed, **w.summary, "recorded_by": w.recorded_by.username,
-             "recorded_at": iso(w.recorded_at)}
+            {
+                "weights_mg": w.weights_mg,
+                "passed": w.passed,
+                **w.summary,
+                "recorded_by": w.recorded_by.username,
+                "recorded_at": iso(w.recorded_at),
+            }
             for w in view.weight_checks
         ],
         "actual_yield": b.actual_yield,
         "yield_percent": b.yield_percent,
         "yield_deviation_reason": b.yield_deviation_reason,
         "locations": [
-            {"storage_unit": loc.storage_unit.code, "placed_at": iso(loc.placed_at), "recorded_by": loc.recorded_by.username}
+            {
+                "storage_unit": loc.storage_unit.code,
+                "placed_at": iso(loc.placed_at),
+                "recorded_by": loc.recorded_by.username,
+            }
             for loc in view.locations
         ],
         "discard_reason": b.discard_reason,
@@ -174,7 +183,8 @@ def batch(b: Batch, view: BatchView) -> dict[str, Any]:
         "results": [],
         "holds": [],
         "signatures": [
-            {"signer": s.signer_name, "meaning": s.meaning, "signed_at": iso(s.signed_at)} for s in view.signatures
+            {"signer": s.signer_name, "meaning": s.meaning, "signed_at": iso(s.signed_at)}
+            for s in view.signatures
         ],
         "certificate": None,
     }

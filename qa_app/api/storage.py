@@ -12,8 +12,16 @@ from qa_app.services import storage
 from qa_app.services.pagination import page_args, paginate
 
 
-@operation(bp, "/storage-units", "GET", summary="List storage units", roles=ANY_USER, tag="storage",
-           response=page_of(ref("StorageUnit")), query=PAGE_QUERY)
+@operation(
+    bp,
+    "/storage-units",
+    "GET",
+    summary="List storage units",
+    roles=ANY_USER,
+    tag="storage",
+    response=page_of(ref("StorageUnit")),
+    query=PAGE_QUERY,
+)
 def list_storage_units():
     """Every storage unit with its limits."""
     page, per_page = page_args(request.args)
@@ -21,8 +29,18 @@ def list_storage_units():
     return jsonify(paginate(stmt, page, per_page).as_dict(serialise.storage_unit))
 
 
-@operation(bp, "/storage-units", "POST", summary="Create a storage unit", roles=("admin",), tag="storage",
-           body="NewStorageUnit", response=ref("StorageUnit"), status=201, errors=(409,))
+@operation(
+    bp,
+    "/storage-units",
+    "POST",
+    summary="Create a storage unit",
+    roles=("admin",),
+    tag="storage",
+    body="NewStorageUnit",
+    response=ref("StorageUnit"),
+    status=201,
+    errors=(409,),
+)
 def create_storage_unit(body):
     """A new unit; limits default from the condition: room 20–25, refrigerated 2–8, freezer −25…−10 °C."""
     unit = storage.create_unit(

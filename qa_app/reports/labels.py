@@ -172,7 +172,7 @@ def batch_label_pdf(label: BatchLabel) -> bytes:
     left.line(label.storage, FONT, 8)
 
     right = _Column(canvas, _SPLIT, LABEL_WIDTH - MARGIN - _SPLIT, top)
-    right.lines(f"Lot {label.lot_number}", BOLD, 9, max_lines=2, min_size=_IDENTIFIER_MIN_SIZE)
+    right.line(f"Lot {label.lot_number}", BOLD, 9, _IDENTIFIER_MIN_SIZE)
     right.box(f"BUD {label.bud.isoformat()}", 12, 7 * mm, inverted=False)
     right.lines(label.pharmacy_name, FONT, 7, max_lines=2)
 
@@ -210,7 +210,7 @@ def _fit(text: str, font: str, size: float, width: float, min_size: float = 7) -
     natural = stringWidth(text, font, size)
     if natural <= width:
         return text, size
-    size = max(min_size, size * width / natural)
+    size = max(min_size, math.floor(size * width / natural * 10) / 10)
     if stringWidth(text, font, size) <= width:
         return text, size
     while text and stringWidth(text + "…", font, size) > width:

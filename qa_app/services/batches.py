@@ -108,8 +108,14 @@ def _usable_lot(barcode: str, field: str) -> MaterialLot:
     return lot
 
 
-def _calculate(body: dict[str, Any], dosage_form: str, quantity: float, dose: float,
-               concentration: float | None, lot: MaterialLot) -> dict[str, Any]:
+def _calculate(
+    body: dict[str, Any],
+    dosage_form: str,
+    quantity: float,
+    dose: float,
+    concentration: float | None,
+    lot: MaterialLot,
+) -> dict[str, Any]:
     """The frozen calculation: API (and filler) to weigh with the lot's as-is assay."""
     try:
         calc = compounding.calculate(
@@ -153,8 +159,10 @@ def create_batch(
         raise InvalidInput(exc.message, {"formula": "Unknown formula code."}) from None
     version = master.approved
     if version is None:
-        raise WrongState(f"{master.code} has no approved version; a batch needs an approved formula.",
-                         {"formula": "Not approved."})
+        raise WrongState(
+            f"{master.code} has no approved version; a batch needs an approved formula.",
+            {"formula": "Not approved."},
+        )
     body = version.body
     compounded_at = clock.past_or_now(compounded_at, "compounded_at")
     try:
@@ -168,13 +176,17 @@ def create_batch(
     if api_lot:
         lot = _usable_lot(api_lot, "api_lot")
         if lot.material.code != api_code:
-            raise InvalidInput(f"Lot {lot.barcode} is {lot.material.code}, not the API {api_code}.",
-                               {"api_lot": f"Scan a lot of {api_code}."})
+            raise InvalidInput(
+                f"Lot {lot.barcode} is {lot.material.code}, not the API {api_code}.",
+                {"api_lot": f"Scan a lot of {api_code}."},
+            )
     else:
         lot = default_api_lot(api_code, today)
         if lot is None:
-            raise WrongState(f"No approved, in-date lot of {api_code}; receive and approve one first.",
-                             {"api_lot": "No usable lot."})
+            raise WrongState(
+                f"No approved, in-date lot of {api_code}; receive and approve one first.",
+                {"api_lot": "No usable lot."},
+            )
     calculation = _calculate(body, version.dosage_form, quantity, dose, concentration, lot)
     bud = _bud(clock.local_date(compounded_at), body["bud"], [lot])
     batch = Batch(
@@ -227,19 +239,31 @@ def record_component(
     lot = _usable_lot(barcode, "barcode")
     component = _formula_component(batch, lot)
     if any(c.material_lot_id == lot.id for c in batch.components):
-        raise WrongState(f"Lot {lot.barcode} is already recorded on {batch.lot_number}.", {"barcode": "Recorded already."})
+        raise WrongState(
+            f"Lot {lot.barcode} is already recorded on {batch.lot_number}.", {"barcode": "Recorded already."}
+        )
     role = component["role"]
     reason = (deviation_reason or "").strip() or None
-    row = BatchComponent(lot=lot, material=lot.material, role=role, recorded_by_id=actor.id,
-                         balance=(balance or "").strip() or None, deviation_reason=reason)
+    row = BatchComponent(
+        lot=lot,
+        material=lot.material,
+        role=role,
+        recorded_by_id=actor.id,
+        balance=(balance or "").strip() or None,
+        deviation_reason=reason,
+    )
     if role == "container":
         if count is None or quantity_mg is not None or count < 1:
-            raise InvalidInput("Containers are counted: give count (a whole number ≥ 1), not a weight.",
-                               {"count": "Give the number of containers used."})
+            raise InvalidInput(
+                "Containers are counted: give count (a whole number ≥ 1), not a weight.",
+                {"count": "Give the number of containers used."},
+            )
         row.count = count
     else:
         if quantity_mg is None or count is not None or not math.isfinite(quantity_mg) or quantity_mg <= 0:
-            raise InvalidInput("Give the weighed amount in mg.", {"quantity_mg": "Give the weighed mass in mg (> 0)."})
+            raise InvalidInput(
+                "Give the weighed amount in mg.", {"quantity_mg": "Give the weighed mass in mg (> 0)."}
+            )
         row.quantity_mg = quantity_mg
     if role == "api":
         _record_api_weighing(actor, batch, lot, row)
@@ -249,10 +273,21 @@ def record_component(
     db.session.add(row)
     db.session.flush()
     audit.record(
-        "batch.component_recorded", "batch", batch.lot_number, actor=actor, reason=reason,
-        new={"lot": lot.barcode, "material": lot.material.code, "role": role, "quantity_mg": row.quantity_mg,
-             "count": row.count, "theoretical_mg": row.theoretical_mg, "deviation_percent": row.deviation_percent,
-             "balance": row.balance},
+        "batch.component_recorded",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        reason=reason,
+        new={
+            "lot": lot.barcode,
+            "material": lot.material.code,
+            "role": role,
+            "quantity_mg": row.quantity_mg,
+            "count": row.count,
+            "theoretical_mg": row.theoretical_mg,
+            "deviation_percent": row.deviation_percent,
+            "balance": row.balance,
+        },
     )
     _refresh_bud(actor, batch)
     db.session.commit()
@@ -261,17 +296,28 @@ def record_component(
 
 def _record_api_weighing(actor: User, batch: Batch, lot: MaterialLot, row: BatchComponent) -> None:
     if any(c.role == "api" for c in batch.components):
-        raise WrongState(f"The API is already recorded on {batch.lot_number}.", {"barcode": "API recorded already."})
+        raise WrongState(
+            f"The API is already recorded on {batch.lot_number}.", {"barcode": "API recorded already."}
+        )
     body = batch.formula_version.body
     if lot.id != batch.api_lot_id:
         old = dict(batch.calculation)
-        batch.calculation = _calculate(body, batch.dosage_form, batch.quantity, batch.strength_mg,
-                                       batch.concentration, lot)
+        batch.calculation = _calculate(
+            body, batch.dosage_form, batch.quantity, batch.strength_mg, batch.concentration, lot
+        )
         batch.api_lot_id = lot.id
-        audit.record("batch.recalculated", "batch", batch.lot_number, actor=actor, old=old, new=batch.calculation,
-                     reason=f"API lot {lot.barcode} scanned instead of {old.get('api_lot')}")
-    check = compounding.weighing_deviation(row.quantity_mg, batch.calculation["api_mg_raw"],
-                                           body["weighing_tolerance_percent"])
+        audit.record(
+            "batch.recalculated",
+            "batch",
+            batch.lot_number,
+            actor=actor,
+            old=old,
+            new=batch.calculation,
+            reason=f"API lot {lot.barcode} scanned instead of {old.get('api_lot')}",
+        )
+    check = compounding.weighing_deviation(
+        row.quantity_mg, batch.calculation["api_mg_raw"], body["weighing_tolerance_percent"]
+    )
     row.theoretical_mg = batch.calculation["api_mg_raw"]
     row.deviation_percent, row.within_tolerance = float(check.deviation_reported), check.within
     if not check.within and not row.deviation_reason:
@@ -287,9 +333,14 @@ def _refresh_bud(actor: User, batch: Batch) -> None:
         lots.append(batch.api_lot)
     bud = _bud(clock.local_date(batch.compounded_at), batch.formula_version.body["bud"], lots)
     if (bud.date, bud.reason) != (batch.bud, batch.bud_reason):
-        audit.record("batch.bud_changed", "batch", batch.lot_number, actor=actor,
-                     old={"bud": batch.bud, "bud_reason": batch.bud_reason},
-                     new={"bud": bud.date, "bud_reason": bud.reason})
+        audit.record(
+            "batch.bud_changed",
+            "batch",
+            batch.lot_number,
+            actor=actor,
+            old={"bud": batch.bud, "bud_reason": batch.bud_reason},
+            new={"bud": bud.date, "bud_reason": bud.reason},
+        )
         batch.bud, batch.bud_reason = bud.date, bud.reason
 
 
@@ -316,8 +367,14 @@ def verify_weighing(actor: User, lot_number: str, given: SignatureInput) -> Batc
         "deviation_percent": weighing.deviation_percent,
         "deviation_reason": weighing.deviation_reason,
     }
-    signatures.sign(actor, given, action="verify_weighing", entity_type="batch", entity_key=batch.lot_number,
-                    content=content)
+    signatures.sign(
+        actor,
+        given,
+        action="verify_weighing",
+        entity_type="batch",
+        entity_key=batch.lot_number,
+        content=content,
+    )
     batch.api_verified_by_id, batch.api_verified_at = actor.id, clock.utcnow()
     audit.record("batch.weighing_verified", "batch", batch.lot_number, actor=actor, new=content)
     db.session.commit()
@@ -335,12 +392,23 @@ def record_weight_check(actor: User, lot_number: str, weights_mg: list[float]) -
         result = compounding.capsule_weight_check(weights_mg, theoretical, int(batch.quantity))
     except CompoundingError as exc:
         raise _invalid(exc) from None
-    check = WeightCheck(batch=batch, weights_mg=list(weights_mg), theoretical_mg=theoretical,
-                        summary=result.as_dict(), passed=result.passed, recorded_by_id=actor.id)
+    check = WeightCheck(
+        batch=batch,
+        weights_mg=list(weights_mg),
+        theoretical_mg=theoretical,
+        summary=result.as_dict(),
+        passed=result.passed,
+        recorded_by_id=actor.id,
+    )
     db.session.add(check)
     db.session.flush()
-    audit.record("batch.weight_check", "batch", batch.lot_number, actor=actor,
-                 new={"weights_mg": list(weights_mg), **result.as_dict()})
+    audit.record(
+        "batch.weight_check",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        new={"weights_mg": list(weights_mg), **result.as_dict()},
+    )
     db.session.commit()
     return check
 
@@ -383,9 +451,13 @@ def complete(
         raise InvalidInput(exc.message, {"storage_unit": "Unknown storage unit."}) from None
     at = clock.past_or_now(at, "at")
     if at < batch.compounded_at:
-        raise InvalidInput("The batch cannot be stored before it was compounded.", {"at": "Before compounded_at."})
+        raise InvalidInput(
+            "The batch cannot be stored before it was compounded.", {"at": "Before compounded_at."}
+        )
     if not math.isfinite(actual_yield) or actual_yield < 0 or actual_yield > 2 * batch.quantity:
-        raise InvalidInput("Give the actual yield.", {"actual_yield": f"Must be between 0 and {2 * batch.quantity:g}."})
+        raise InvalidInput(
+            "Give the actual yield.", {"actual_yield": f"Must be between 0 and {2 * batch.quantity:g}."}
+        )
     percent = compounding.yield_percent(actual_yield, batch.quantity)
     reason = (deviation_reason or "").strip() or None
     if compounding.yield_needs_reason(percent) and not reason:
@@ -396,10 +468,21 @@ def complete(
     batch.actual_yield, batch.yield_percent, batch.yield_deviation_reason = actual_yield, percent, reason
     batch.status, batch.completed_at, batch.storage_unit_id = "quarantine", clock.utcnow(), unit.id
     db.session.add(BatchLocation(batch=batch, storage_unit=unit, placed_at=at, recorded_by_id=actor.id))
-    audit.record("batch.completed", "batch", batch.lot_number, actor=actor, reason=reason,
-                 old={"status": "draft"},
-                 new={"status": "quarantine", "actual_yield": actual_yield, "yield_percent": percent,
-                      "storage_unit": unit.code, "placed_at": at})
+    audit.record(
+        "batch.completed",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        reason=reason,
+        old={"status": "draft"},
+        new={
+            "status": "quarantine",
+            "actual_yield": actual_yield,
+            "yield_percent": percent,
+            "storage_unit": unit.code,
+            "placed_at": at,
+        },
+    )
     db.session.commit()
     return batch
 
@@ -412,8 +495,15 @@ def discard(actor: User, lot_number: str, reason: str) -> Batch:
     if not reason:
         raise InvalidInput("Give the reason for discarding the batch.", {"reason": "Required."})
     batch.status, batch.discard_reason = "discarded", reason
-    audit.record("batch.discarded", "batch", batch.lot_number, actor=actor, old={"status": "draft"},
-                 new={"status": "discarded"}, reason=reason)
+    audit.record(
+        "batch.discarded",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        old={"status": "draft"},
+        new={"status": "discarded"},
+        reason=reason,
+    )
     db.session.commit()
     return batch
 
@@ -431,15 +521,26 @@ def move(actor: User, lot_number: str, *, storage_unit: str, at: datetime | None
     at = clock.past_or_now(at, "at")
     current = batch.locations[-1] if batch.locations else None
     if current is not None and at <= current.placed_at:
-        raise WrongState("A move must come after the current placement "
-                         f"({current.placed_at.isoformat()} in {current.storage_unit.code}).", {"at": "Too early."})
+        raise WrongState(
+            "A move must come after the current placement "
+            f"({current.placed_at.isoformat()} in {current.storage_unit.code}).",
+            {"at": "Too early."},
+        )
     if current is not None and current.storage_unit_id == unit.id:
-        raise WrongState(f"Batch {batch.lot_number} is in {unit.code} already.", {"storage_unit": "Same unit."})
+        raise WrongState(
+            f"Batch {batch.lot_number} is in {unit.code} already.", {"storage_unit": "Same unit."}
+        )
     db.session.add(BatchLocation(batch=batch, storage_unit=unit, placed_at=at, recorded_by_id=actor.id))
     old_unit = batch.storage_unit.code if batch.storage_unit else None
     batch.storage_unit_id = unit.id
-    audit.record("batch.moved", "batch", batch.lot_number, actor=actor, old={"storage_unit": old_unit},
-                 new={"storage_unit": unit.code, "placed_at": at})
+    audit.record(
+        "batch.moved",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        old={"storage_unit": old_unit},
+        new={"storage_unit": unit.code, "placed_at": at},
+    )
     db.session.commit()
     return batch
 
@@ -458,8 +559,13 @@ class BatchFilter:
         if self.status:
             stmt = stmt.where(Batch.status == self.status)
         if self.formula:
-            stmt = stmt.where(Batch.formula_version.has(formula_id=sa.select(Formula.id).where(
-                Formula.code == self.formula.upper()).scalar_subquery()))
+            stmt = stmt.where(
+                Batch.formula_version.has(
+                    formula_id=sa.select(Formula.id)
+                    .where(Formula.code == self.formula.upper())
+                    .scalar_subquery()
+                )
+            )
         if self.strength_mg is not None:
             stmt = stmt.where(Batch.strength_mg.between(self.strength_mg - 1e-9, self.strength_mg + 1e-9))
         if self.date_from:
@@ -469,4 +575,3 @@ class BatchFilter:
         if self.q:
             stmt = stmt.where(Batch.lot_number.contains(compounding.clean_scan(self.q), autoescape=True))
         return stmt.order_by(Batch.id.desc())
-

@@ -30,7 +30,9 @@ def past_or_now(moment: datetime | None, field: str) -> datetime:
     if moment is None:
         return now
     if moment.tzinfo is None:
-        raise InvalidInput(f"{field} needs a time zone offset.", {field: "Add an offset, e.g. 2026-11-25T09:30:00Z."})
+        raise InvalidInput(
+            f"{field} needs a time zone offset.", {field: "Add an offset, e.g. 2026-11-25T09:30:00Z."}
+        )
     if moment > now + FUTURE_TOLERANCE:
         raise InvalidInput(f"{field} is in the future.", {field: "Must not be in the future."})
     return moment

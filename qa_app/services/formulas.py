@@ -87,7 +87,9 @@ def _check_tests(body: dict[str, Any], fields: dict[str, str]) -> None:
     if body["dosage_form"] in LIQUID_FORMS:
         missing = [k for k in ("ph", "fill_volume") if k not in keys]
         if missing:
-            fields["specification.tests"] = f"Liquids need range tests {' and '.join(missing)} with their limits."
+            fields["specification.tests"] = (
+                f"Liquids need range tests {' and '.join(missing)} with their limits."
+            )
 
 
 def version_content(version: FormulaVersion) -> dict[str, Any]:
@@ -110,8 +112,10 @@ def create_formula(actor: User, body: dict[str, Any]) -> FormulaVersion:
     require_role(actor, "admin")
     body = normalise(body)
     if db.session.scalar(sa.select(Formula.id).where(Formula.code == body["code"])):
-        raise Conflict(f"Formula {body['code']} exists already; add a version to it instead.",
-                       {"code": "This code is taken."})
+        raise Conflict(
+            f"Formula {body['code']} exists already; add a version to it instead.",
+            {"code": "This code is taken."},
+        )
     formula = Formula(code=body["code"], name=body["name"])
     db.session.add(formula)
     return _add_version(actor, formula, body, 1)
@@ -125,7 +129,9 @@ def new_version(actor: User, code: str, body: dict[str, Any]) -> FormulaVersion:
     if body["code"] != formula.code:
         raise InvalidInput("The body names another formula.", {"code": f"Must be {formula.code}."})
     if formula.draft is not None:
-        raise WrongState(f"Version {formula.draft.version} of {formula.code} is still a draft; approve it first.")
+        raise WrongState(
+            f"Version {formula.draft.version} of {formula.code} is still a draft; approve it first."
+        )
     formula.name = body["name"]
     return _add_version(actor, formula, body, max(v.version for v in formula.versions) + 1)
 
@@ -136,7 +142,9 @@ def _add_version(actor: User, formula: Formula, body: dict[str, Any], number: in
     )
     db.session.add(version)
     db.session.flush()
-    audit.record("formula.drafted", "formula", formula.code, actor=actor, new={"version": number, "body": body})
+    audit.record(
+        "formula.drafted", "formula", formula.code, actor=actor, new={"version": number, "body": body}
+    )
     db.session.commit()
     return version
 
@@ -150,18 +158,34 @@ def approve_formula(actor: User, code: str, given: SignatureInput) -> FormulaVer
         raise WrongState(f"{formula.code} has no draft version to approve.")
     if draft.authored_by_id == actor.id:
         raise NotPermitted("The author of a version cannot approve it; ask another reviewer or admin.")
-    signatures.sign(actor, given, action="approve_formula", entity_type="formula",
-                    entity_key=f"{formula.code} v{draft.version}", content=version_content(draft))
+    signatures.sign(
+        actor,
+        given,
+        action="approve_formula",
+        entity_type="formula",
+        entity_key=f"{formula.code} v{draft.version}",
+        content=version_content(draft),
+    )
     now = clock.utcnow()
     previous = formula.approved
     if previous is not None:
         previous.status, previous.superseded_at = "superseded", now
-        audit.record("formula.superseded", "formula", formula.code, actor=actor,
-                     old={"version": previous.version, "status": "approved"},
-                     new={"version": previous.version, "status": "superseded"})
+        audit.record(
+            "formula.superseded",
+            "formula",
+            formula.code,
+            actor=actor,
+            old={"version": previous.version, "status": "approved"},
+            new={"version": previous.version, "status": "superseded"},
+        )
     draft.status, draft.approved_by_id, draft.approved_at = "approved", actor.id, now
-    audit.record("formula.approved", "formula", formula.code, actor=actor,
-                 old={"version": draft.version, "status": "draft"}, new={"version": draft.version, "status": "approved"})
+    audit.record(
+        "formula.approved",
+        "formula",
+        formula.code,
+        actor=actor,
+        old={"version": draft.version, "status": "draft"},
+        new={"version": draft.version, "status": "approved"},
+    )
     db.session.commit()
     return draft
-

@@ -48,7 +48,9 @@ def create_material(actor: User, *, code: str, name: str, kind: str) -> Material
     material = Material(code=code, name=name, kind=kind)
     db.session.add(material)
     db.session.flush()
-    audit.record("material.created", "material", code, actor=actor, new={"code": code, "name": name, "kind": kind})
+    audit.record(
+        "material.created", "material", code, actor=actor, new={"code": code, "name": name, "kind": kind}
+    )
     db.session.commit()
     return material
 
@@ -155,11 +157,20 @@ def _decide(actor: User, barcode: str, given: SignatureInput, action: str, statu
     if status == "rejected" and not (reason or "").strip():
         raise InvalidInput("Give the reason for rejecting the lot.", {"reason": "Required."})
     old = lot_state(lot)
-    signatures.sign(actor, given, action=action, entity_type="material_lot", entity_key=lot.barcode, content=old)
+    signatures.sign(
+        actor, given, action=action, entity_type="material_lot", entity_key=lot.barcode, content=old
+    )
     lot.status, lot.decided_by_id, lot.decided_at = status, actor.id, clock.utcnow()
     lot.decision_reason = (reason or "").strip() or None
-    audit.record(f"lot.{status}", "material_lot", lot.barcode, actor=actor, old={"status": "quarantine"},
-                 new={"status": status}, reason=lot.decision_reason)
+    audit.record(
+        f"lot.{status}",
+        "material_lot",
+        lot.barcode,
+        actor=actor,
+        old={"status": "quarantine"},
+        new={"status": status},
+        reason=lot.decision_reason,
+    )
     db.session.commit()
     return lot
 

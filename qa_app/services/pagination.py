@@ -10,6 +10,7 @@ from qa_app.errors import InvalidInput
 from qa_app.extensions import db
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,16 @@ class Page:
 def page_args(args: Mapping[str, str], default_per_page: int = 50) -> tuple[int, int]:
     """``page`` and ``per_page`` from a query string, or a 400 naming the bad one."""
     values = {}
-    for name, default, top in (("page", 1, None), ("per_page", default_per_page, MAX_PER_PAGE)):
+    for name, default, top in (("page", 1, MAX_PAGE), ("per_page", default_per_page, MAX_PER_PAGE)):
         raw = args.get(name, "")
         try:
             value = int(raw) if raw != "" else default
         except ValueError:
             raise InvalidInput(f"{name} must be a whole number.", {name: "Must be a whole number."}) from None
-        if value < 1 or (top is not None and value > top):
-            limit = f"between 1 and {top}" if top else "1 or more"
-            raise InvalidInput(f"{name} must be {limit}.", {name: f"Must be {limit}."})
+        if not 1 <= value <= top:
+            raise InvalidInput(
+                f"{name} must be between 1 and {top}.", {name: f"Must be between 1 and {top}."}
+            )
         values[name] = value
     return values["page"], values["per_page"]
 

@@ -53,8 +53,14 @@ def create_unit(
         raise InvalidInput("The storage unit was not created: correct the marked fields.", fields)
     if db.session.scalar(sa.select(StorageUnit.id).where(StorageUnit.code == code)):
         raise Conflict(f"Storage unit {code} exists already.", {"code": "This code is taken."})
-    unit = StorageUnit(code=code, name=name, condition=condition, min_c=min_c, max_c=max_c,
-                       alarm_delay_minutes=alarm_delay_minutes)
+    unit = StorageUnit(
+        code=code,
+        name=name,
+        condition=condition,
+        min_c=min_c,
+        max_c=max_c,
+        alarm_delay_minutes=alarm_delay_minutes,
+    )
     db.session.add(unit)
     db.session.flush()
     audit.record("storage_unit.created", "storage_unit", code, actor=actor, new=unit_state(unit))

@@ -8,10 +8,16 @@ from qa_app.errors import ServiceError
 from qa_app.services.signatures import SignatureInput
 
 
-def apply_field_errors(form: FlaskForm, exc: ServiceError) -> None:
-    """Put each field message of ``exc`` beside its field; the rest above the form."""
+def apply_field_errors(form: FlaskForm, exc: ServiceError, aliases: dict[str, str] | None = None) -> None:
+    """Put each field message of ``exc`` beside its field; the rest above the form.
+
+    ``aliases`` maps a service's field name to the form's, where the two differ.
+    """
     placed = False
     for name, message in exc.fields.items():
+        name = (aliases or {}).get(name, name)
+        if name.startswith("signature."):
+            name = "sig_" + name.removeprefix("signature.")
         field = getattr(form, name.split(".")[-1], None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*field.errors, message]

@@ -1,0 +1,277 @@
+"""The batch pages: the list, a new batch, and the record where a batch is compounded."""
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from qa_app.api.batches import batch_filter
+from qa_app.errors import ServiceError
+from qa_app.models import BATCH_STATUSES
+from qa_app.reports.labels import BatchLabel, batch_label_pdf
+from qa_app.services import batch_view, batches, clock, formulas, storage
+from qa_app.services.pagination import page_args
+from qa_app.web.access import roles_required
+from qa_app.web.batches.forms import (
+    CompleteForm,
+    ComponentForm,
+    DiscardForm,
+    MoveForm,
+    NewBatchForm,
+    VerifyForm,
+    WeightCheckForm,
+    decimal_or_none,
+    local_moment,
+)
+from qa_app.web.forms import apply_field_errors
+
+bp = Blueprint("batches", __name__, url_prefix="/batches")
+
+COMPOUNDERS = ("technician", "reviewer")
+FORMS = {
+    "component": ComponentForm,
+    "verify": VerifyForm,
+    "weight_check": WeightCheckForm,
+    "complete": CompleteForm,
+    "discard": DiscardForm,
+    "move": MoveForm,
+}
+
+
+@bp.route("/")
+def index():
+    """Batches, newest first: filter by status, formula, strength and dates; search by lot number."""
+    filters = batch_filter(request.args)
+    page, per_page = page_args(request.args)
+    result = batch_view.list_page(filters, page, per_page)
+    return render_template(
+        "batches/index.html",
+        result=result,
+        filters=filters,
+        statuses=BATCH_STATUSES,
+        formulas=formulas.list_formulas(),
+        today=clock.today(),
+    )
+
+
+def _formula_choices() -> list[tuple[str, str]]:
+    return [
+        (f.code, f"{f.code} — {f.name} (v{f.approved.version}, {f.approved.dosage_form.replace('_', ' ')})")
+        for f in formulas.list_formulas()
+        if f.approved is not None
+    ]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*COMPOUNDERS)
+def new():
+    """Open a batch record from an approved formula; the calculation is shown on the next page."""
+    form = NewBatchForm()
+    form.formula.choices = [("", "Choose…"), *_formula_choices()]
+    if form.validate_on_submit():
+        try:
+            batch = batches.create_batch(
+                current_user,
+                formula=form.formula.data,
+                quantity=float(form.quantity.data),
+                strength_mg=decimal_or_none(form.strength_mg),
+                concentration=decimal_or_none(form.concentration),
+                dose_amount=decimal_or_none(form.dose_amount),
+                api_lot=form.api_lot.data or None,
+                compounded_at=local_moment(form.compounded_at.data),
+            )
+        except ServiceError as exc:
+            apply_field_errors(
+                form,
+                exc,
+                aliases={
+                    "concentration_mg_per_ml": "concentration",
+                    "concentration_mg_per_g": "concentration",
+                    "dose_volume_ml": "dose_amount",
+                    "dose_g": "dose_amount",
+                },
+            )
+        else:
+            flash(
+                f"Batch {batch.lot_number} opened. Weigh {batch.calculation['api_mg']} mg of API.", "success"
+            )
+            return redirect(url_for("batches.record", lot_number=batch.lot_number))
+    return render_template("batches/new.html", form=form), 400 if form.errors or form.form_errors else 200
+
+
+def _render_record(lot_number: str, submitted: tuple[str, object] | None = None, status: int = 200):
+    view = batch_view.load(lot_number)
+    forms = {name: cls(formdata=None) for name, cls in FORMS.items()}
+    if submitted is not None:
+        forms[submitted[0]] = submitted[1]
+    units = [(u.code, f"{u.code} — {u.name} ({u.min_c:g}–{u.max_c:g} °C)") for u in storage.list_units()]
+    for name in ("complete", "move"):
+        if not forms[name].storage_unit.choices:
+            forms[name].storage_unit.choices = [("", "Choose…"), *units]
+    return render_template(
+        "batches/record.html",
+        view=view,
+        b=view.batch,
+        forms=forms,
+        can_compound=current_user.has_role(*COMPOUNDERS),
+    ), status
+
+
+@bp.route("/<lot_number>")
+def record(lot_number: str):
+    """The whole story of one batch, with the forms for the next steps of a draft."""
+    return _render_record(lot_number)
+
+
+def _act(lot_number: str, name: str, action: Callable, done: str | None, prepare: Callable | None = None):
+    """Run one service for a submitted form; on refusal show the record again with the form as typed."""
+    form = FORMS[name]()
+    if prepare:
+        prepare(form)
+    if form.validate_on_submit():
+        try:
+            action(form)
+        except ServiceError as exc:
+            apply_field_errors(form, exc)
+            return _render_record(lot_number, (name, form), exc.status)
+        if done:
+            flash(done, "success")
+        return redirect(url_for("batches.record", lot_number=lot_number) + f"#{name}")
+    return _render_record(lot_number, (name, form), 400)
+
+
+def _unit_choices(form) -> None:
+    form.storage_unit.choices = [(u.code, u.code) for u in storage.list_units()]
+
+
+@bp.route("/<lot_number>/components", methods=["POST"])
+@roles_required(*COMPOUNDERS)
+def add_component(lot_number: str):
+    """A scanned lot with its weighed mass, or its count for containers."""
+    return _act(
+        lot_number,
+        "component",
+        lambda f: batches.record_component(
+            current_user,
+            lot_number,
+            barcode=f.barcode.data,
+            quantity_mg=decimal_or_none(f.quantity_mg),
+            count=f.count.data,
+            balance=f.balance.data,
+            deviation_reason=f.deviation_reason.data,
+        ),
+        "Component recorded.",
+    )
+
+
+@bp.route("/<lot_number>/verify", methods=["POST"])
+@roles_required(*COMPOUNDERS)
+def verify(lot_number: str):
+    """Second-person verification of the API weighing (e-signature, meaning verified)."""
+    return _act(
+        lot_number,
+        "verify",
+        lambda f: batches.verify_weighing(current_user, lot_number, f.signature_input("verified")),
+        "API weighing verified and signed.",
+    )
+
+
+@bp.route("/<lot_number>/weight-check", methods=["POST"])
+@roles_required(*COMPOUNDERS)
+def weight_check(lot_number: str):
+    """Individual capsule content weights (at least 10); a failed check stays on the record."""
+    outcome: dict[str, str] = {}
+
+    def run(form) -> None:
+        check = batches.record_weight_check(current_user, lot_number, form.weights_mg())
+        outcome["message"] = check.summary["message"]
+        outcome["category"] = "success" if check.passed else "error"
+
+    response = _act(lot_number, "weight_check", run, None)
+    if outcome:
+        flash(
+            f"Capsule weight check {'passed' if outcome['category'] == 'success' else 'FAILED'}: "
+            f"{outcome['message']}",
+            outcome["category"],
+        )
+    return response
+
+
+@bp.route("/<lot_number>/complete", methods=["POST"])
+@roles_required(*COMPOUNDERS)
+def complete(lot_number: str):
+    """Yield and storage unit: the batch goes to quarantine."""
+    return _act(
+        lot_number,
+        "complete",
+        lambda f: batches.complete(
+            current_user,
+            lot_number,
+            actual_yield=float(f.actual_yield.data),
+            storage_unit=f.storage_unit.data,
+            at=local_moment(f.at.data),
+            deviation_reason=f.deviation_reason.data,
+        ),
+        "Batch completed: it is in quarantine until its results are in.",
+        prepare=_unit_choices,
+    )
+
+
+@bp.route("/<lot_number>/discard", methods=["POST"])
+@roles_required(*COMPOUNDERS)
+def discard(lot_number: str):
+    """Abandon a draft, with the reason."""
+    return _act(
+        lot_number,
+        "discard",
+        lambda f: batches.discard(current_user, lot_number, f.reason.data),
+        "Batch discarded.",
+    )
+
+
+@bp.route("/<lot_number>/move", methods=["POST"])
+@roles_required(*COMPOUNDERS)
+def move(lot_number: str):
+    """Put the batch in another storage unit."""
+    return _act(
+        lot_number,
+        "move",
+        lambda f: batches.move(
+            current_user,
+            lot_number,
+            storage_unit=f.storage_unit.data,
+            at=local_moment(f.at.data),
+        ),
+        "Batch moved.",
+        prepare=_unit_choices,
+    )
+
+
+@bp.route("/<lot_number>/label.pdf")
+def label(lot_number: str):
+    """The batch label: product, strength, lot, BUD, storage and the Code 128 of the lot number."""
+    b = batches.get_batch(lot_number)
+    body = b.formula_version.body
+    per = "capsule" if b.dosage_form == "capsule" else "dose"
+    storage_text = {"room": "Store at 20–25 °C", "refrigerated": "Store refrigerated at 2–8 °C"}[
+        body["storage"]
+    ]
+    unit = {"capsule": "capsules", "oral_liquid": "mL", "sublingual_drops": "mL", "cream": "g"}[b.dosage_form]
+    pdf = batch_label_pdf(
+        BatchLabel(
+            lot_number=b.lot_number,
+            product=body["name"],
+            strength=f"{b.strength_mg:g} mg per {per}",
+            dosage_form=b.dosage_form.replace("_", " "),
+            quantity=f"{b.quantity:g} {unit}",
+            bud=b.bud,
+            storage=storage_text,
+            pharmacy_name=current_app.config["QA_PHARMACY_NAME"],
+            status=b.status,
+        )
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename={b.lot_number}-label.pdf"},
+    )
