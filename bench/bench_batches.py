@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import TestConfig  # noqa: E402
 from qa_app import create_app  # noqa: E402
+from qa_app.domain import compounding  # noqa: E402
 from qa_app.extensions import db  # noqa: E402
 from qa_app.models import Batch, FormulaVersion, MaterialLot, User  # noqa: E402
 from qa_app.services import accounts, clock  # noqa: E402
@@ -63,7 +64,7 @@ def build(app) -> list[str]:
             per_day[day] = per_day.get(day, 0) + 1
             lot = f"LDN-{day}-{per_day[day]:03d}" if per_day[day] < 1000 else f"LDN-{day}-{per_day[day]:04d}"
             version = versions[rng.randrange(len(versions))]
-            strength = rng.choice([0.5, 1.0, 1.5, 2.0, 3.0, 4.5])
+            strength = rng.choice([0.5, 1.0, 1.5, 2.0, 3.0, 4.5]) if version.dosage_form == "capsule" else 1.0
             rows.append(
                 {
                     "lot_number": lot,
@@ -88,6 +89,21 @@ def build(app) -> list[str]:
             db.session.execute(sa.insert(Batch), rows[start : start + 5000])
         db.session.commit()
         return lots
+
+
+def calculation(version, strength: float) -> dict:
+    """The real frozen calculation, as the service would store it (100 units or 100 mL)."""
+    body = version.body
+    capsule = version.dosage_form == "capsule"
+    return compounding.calculate(
+        version.dosage_form,
+        100.0,
+        strength if capsule else 1.0,
+        99.0,
+        body["overage_percent"],
+        body.get("fill_weight_mg"),
+        api_lot="LOT000001",
+    ).as_dict()
 
 
 def timed(client, path: str, repeat: int) -> list[float]:

@@ -82,7 +82,17 @@ def register_blueprints(app: Flask) -> None:
     from qa_app.web.storage.routes import bp as storage_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
-    for bp in (auth_bp, main_bp, batches_bp, materials_bp, formulas_bp, storage_bp, admin_bp, audit_bp, api_bp):
+    for bp in (
+        auth_bp,
+        main_bp,
+        batches_bp,
+        materials_bp,
+        formulas_bp,
+        storage_bp,
+        admin_bp,
+        audit_bp,
+        api_bp,
+    ):
         app.register_blueprint(bp)
 
 

@@ -46,7 +46,10 @@ def init_app(app: Flask) -> None:
     def refuse_nul_characters():
         """A NUL in a path, query or form field is never valid text (PostgreSQL cannot store it)."""
         values = [request.path, *request.args.values()]
-        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if request.method == "POST" and request.mimetype in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
             values += list(request.form.values())
         if any("\x00" in value for value in values):
             raise InvalidInput("The request holds a NUL character; remove it.", {"request": "NUL character."})

@@ -18,6 +18,12 @@ _MESSAGES = {
     "format": lambda e: f"Must be a valid {e.validator_value}.",
     "pattern": lambda e: "Has the wrong format.",
     "additionalProperties": lambda e: "Is not a field of this request.",
+    "oneOf": lambda e: (
+        "Give one of: "
+        + " or ".join("{" + ", ".join(alt.get("required", [])) + "}" for alt in e.validator_value)
+        + "."
+    ),
+    "exclusiveMinimum": lambda e: f"Must be more than {e.validator_value}.",
 }
 
 

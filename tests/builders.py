@@ -86,16 +86,48 @@ def setup_master_data(today: date) -> dict[str, str]:
         materials.create_material(ada, code=code, name=name, kind=kind)
     received = today - timedelta(days=10)
     lots = {
-        "api": materials.receive_lot(tina, material="NTX-HCL", supplier="Medisca", supplier_lot="N1",
-                                     expiry_date=date(2028, 6, 30), received_date=received, assay_percent=99.0),
-        "api2": materials.receive_lot(tina, material="NTX-HCL", supplier="PCCA", supplier_lot="N2",
-                                      expiry_date=date(2029, 1, 31), received_date=received, assay_percent=98.0),
-        "mcc": materials.receive_lot(tina, material="MCC", supplier="Medisca", supplier_lot="M1",
-                                     expiry_date=date(2028, 12, 31), received_date=received),
-        "caps": materials.receive_lot(tina, material="CAP-3", supplier="Capsugel", supplier_lot="C1",
-                                      expiry_date=date(2030, 1, 1), received_date=received),
-        "syrup": materials.receive_lot(tina, material="SYRUP", supplier="Perrigo", supplier_lot="S1",
-                                       expiry_date=date(2028, 1, 1), received_date=received),
+        "api": materials.receive_lot(
+            tina,
+            material="NTX-HCL",
+            supplier="Medisca",
+            supplier_lot="N1",
+            expiry_date=date(2028, 6, 30),
+            received_date=received,
+            assay_percent=99.0,
+        ),
+        "api2": materials.receive_lot(
+            tina,
+            material="NTX-HCL",
+            supplier="PCCA",
+            supplier_lot="N2",
+            expiry_date=date(2029, 1, 31),
+            received_date=received,
+            assay_percent=98.0,
+        ),
+        "mcc": materials.receive_lot(
+            tina,
+            material="MCC",
+            supplier="Medisca",
+            supplier_lot="M1",
+            expiry_date=date(2028, 12, 31),
+            received_date=received,
+        ),
+        "caps": materials.receive_lot(
+            tina,
+            material="CAP-3",
+            supplier="Capsugel",
+            supplier_lot="C1",
+            expiry_date=date(2030, 1, 1),
+            received_date=received,
+        ),
+        "syrup": materials.receive_lot(
+            tina,
+            material="SYRUP",
+            supplier="Perrigo",
+            supplier_lot="S1",
+            expiry_date=date(2028, 1, 1),
+            received_date=received,
+        ),
     }
     for lot in lots.values():
         materials.approve_lot(rob, lot.barcode, signature("rob", "approved"))

@@ -69,11 +69,22 @@ def runner(app: Flask):
     return app.test_cli_runner()
 
 
-def make_user(app: Flask, username: str, roles: tuple[str, ...] | list[str], full_name: str | None = None,
-              password: str = PASSWORD) -> User:
+def make_user(
+    app: Flask,
+    username: str,
+    roles: tuple[str, ...] | list[str],
+    full_name: str | None = None,
+    password: str = PASSWORD,
+) -> User:
     with app.app_context():
-        user = accounts.create_user(None, username=username, full_name=full_name or username.title(),
-                                    roles=roles, password=password, actor_name="test")
+        user = accounts.create_user(
+            None,
+            username=username,
+            full_name=full_name or username.title(),
+            roles=roles,
+            password=password,
+            actor_name="test",
+        )
         db.session.expunge(user)
         return user
 

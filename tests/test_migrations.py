@@ -20,7 +20,9 @@ def test_an_empty_database_upgrades_to_head_and_matches_the_models(databases, tm
         with app.app_context():
             flask_migrate.upgrade()
             with db.engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+                diff = compare_metadata(
+                    MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata
+                )
                 tables = set(sa.inspect(conn).get_table_names())
             db.engine.dispose()
         assert diff == []

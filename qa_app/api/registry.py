@@ -71,7 +71,9 @@ def _check_text(node: Any, path: str) -> None:
                 "The body holds text that is not valid Unicode.", {field: "Not valid Unicode text."}
             ) from None
         if "\x00" in node:
-            raise InvalidInput("The body holds a NUL character.", {path or "body": "Remove the NUL character."})
+            raise InvalidInput(
+                "The body holds a NUL character.", {path or "body": "Remove the NUL character."}
+            )
     elif isinstance(node, dict):
         for key, value in node.items():
             _check_text(key, path or "body")

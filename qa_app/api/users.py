@@ -1,6 +1,7 @@
 """User administration over the API (an addition to api.md for pharmacy systems)."""
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import g, jsonify, request
 
 from qa_app.api import bp, serialise
@@ -29,7 +30,8 @@ PAGE_QUERY = (
 def list_users():
     """Every account, active or not, ordered by username."""
     page, per_page = page_args(request.args)
-    result = paginate(sa.select(User).order_by(User.username), page, per_page)
+    stmt = sa.select(User).options(so.selectinload(User.role_rows)).order_by(User.username)
+    result = paginate(stmt, page, per_page)
     return jsonify(result.as_dict(serialise.user))
 
 

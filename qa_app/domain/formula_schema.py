@@ -10,7 +10,12 @@ DOSAGE_FORMS = ("capsule", "oral_liquid", "sublingual_drops", "cream")
 LIQUID_FORMS = ("oral_liquid", "sublingual_drops")
 COMPONENT_ROLES = ("api", "filler", "vehicle", "container")
 TEST_KINDS = ("range", "content_uniformity", "attribute")
-BUD_CATEGORY_NAMES = ("aqueous_nonpreserved", "aqueous_preserved", "nonaqueous_oral_liquid", "nonaqueous_other")
+BUD_CATEGORY_NAMES = (
+    "aqueous_nonpreserved",
+    "aqueous_preserved",
+    "nonaqueous_oral_liquid",
+    "nonaqueous_other",
+)
 
 _text = {"type": "string", "maxLength": 2000}
 _number = {"type": "number"}
@@ -35,7 +40,16 @@ TEST: dict[str, Any] = {
 
 FORMULA: dict[str, Any] = {
     "type": "object",
-    "required": ["code", "name", "dosage_form", "strength_min_mg", "strength_max_mg", "components", "storage", "bud"],
+    "required": [
+        "code",
+        "name",
+        "dosage_form",
+        "strength_min_mg",
+        "strength_max_mg",
+        "components",
+        "storage",
+        "bud",
+    ],
     "properties": {
         "code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"},
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
@@ -98,12 +112,36 @@ FORMULA: dict[str, Any] = {
 def default_specification(dosage_form: str) -> dict[str, Any]:
     """The LDN defaults: assay 90.0–110.0 % LC; USP <905> for capsules; appearance."""
     tests: list[dict[str, Any]] = [
-        {"key": "assay", "kind": "range", "unit": "% LC", "method": "HPLC", "required": True,
-         "min": 90.0, "max": 110.0, "decimals": 1},
+        {
+            "key": "assay",
+            "kind": "range",
+            "unit": "% LC",
+            "method": "HPLC",
+            "required": True,
+            "min": 90.0,
+            "max": 110.0,
+            "decimals": 1,
+        },
     ]
     if dosage_form == "capsule":
-        tests.append({"key": "content_uniformity", "kind": "content_uniformity", "unit": "% LC",
-                      "method": "USP <905>", "required": True, "target": 100.0})
-    tests.append({"key": "appearance", "kind": "attribute", "unit": "", "method": "Visual",
-                  "required": True, "expected": "Conforms to description"})
+        tests.append(
+            {
+                "key": "content_uniformity",
+                "kind": "content_uniformity",
+                "unit": "% LC",
+                "method": "USP <905>",
+                "required": True,
+                "target": 100.0,
+            }
+        )
+    tests.append(
+        {
+            "key": "appearance",
+            "kind": "attribute",
+            "unit": "",
+            "method": "Visual",
+            "required": True,
+            "expected": "Conforms to description",
+        }
+    )
     return {"tests": tests}

@@ -25,7 +25,7 @@ class User(UserMixin, db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     role_rows: so.Mapped[list["UserRole"]] = so.relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+        back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role"
     )
 
     @property

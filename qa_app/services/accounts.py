@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import NoReturn
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -77,7 +78,9 @@ def get_user(username: str) -> User:
 
 
 def list_users() -> list[User]:
-    return list(db.session.scalars(sa.select(User).order_by(User.username)))
+    return list(
+        db.session.scalars(sa.select(User).options(so.selectinload(User.role_rows)).order_by(User.username))
+    )
 
 
 def create_user(

@@ -223,6 +223,19 @@ def _formula_component(batch: Batch, lot: MaterialLot) -> dict[str, Any]:
     )
 
 
+def check_scan(lot_number: str, barcode: str) -> materials.LotCheck:
+    """A scan on a batch's page: usable today, and a material this batch's formula uses."""
+    result = materials.check_lot(barcode)
+    if not result.usable:
+        return result
+    batch = get_batch(lot_number)
+    used = [c["material"] for c in batch.formula_version.body["components"]]
+    if result.lot.material.code not in used:
+        reason = f"wrong material: {result.lot.material.code}; this formula uses {', '.join(used)}"
+        return materials.LotCheck(result.lot, False, reason)
+    return result
+
+
 def record_component(
     actor: User,
     lot_number: str,

@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
@@ -13,9 +13,27 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str
     return value.astimezone(ZoneInfo(current_app.config["QA_TIMEZONE"])).strftime(fmt)
 
 
+def iso_local_time(value: str | None) -> str:
+    """An ISO 8601 time kept as text (e.g. in audit values) shown like every other time."""
+    return local_time(datetime.fromisoformat(value)) if value else ""
+
+
+def query_args(**changes) -> dict[str, str]:
+    """The current query string as url_for arguments, with ``changes`` applied.
+
+    Names starting with an underscore are url_for's own options (``_method``, ``_external``),
+    so a visitor's query string must never pass them through.
+    """
+    args = {k: v for k, v in request.args.items() if not k.startswith("_")}
+    args.update(changes)
+    return args
+
+
 def init_app(app: Flask) -> None:
     ZoneInfo(app.config["QA_TIMEZONE"])  # an unknown zone fails at start-up, not on a page
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(iso_local_time, "iso_local_time")
+    app.add_template_global(query_args, "query_args")
 
     @app.context_processor
     def pharmacy():

@@ -80,7 +80,7 @@ def test_the_database_refuses_to_change_or_delete_a_signature(app, statement):
     with app.app_context():
         db.session.execute(
             sa.text(
-                "INSERT INTO \"user\" (id, username, full_name, password_hash, active, failed_attempts, created_at)"
+                'INSERT INTO "user" (id, username, full_name, password_hash, active, failed_attempts, created_at)'
                 " VALUES (99, 'x', 'X', 'h', true, 0, CURRENT_TIMESTAMP)"
             )
         )
@@ -98,7 +98,7 @@ def test_the_database_refuses_to_change_or_delete_a_signature(app, statement):
 def test_an_altered_value_is_found(app):
     _write_events(app, 5)
     _unprotect(app)
-    _raw(app, "UPDATE audit_event SET new_values = '{\"n\": 3, \"value\": 99.0}' WHERE seq = 3")
+    _raw(app, 'UPDATE audit_event SET new_values = \'{"n": 3, "value": 99.0}\' WHERE seq = 3')
     check = _verify(app)
     assert (check.ok, check.checked, check.first_bad) == (False, 2, 3)
 

@@ -25,7 +25,11 @@ def test_a_capsule_batch_freezes_the_calculation_with_its_inputs(app, lots):
         assert batch.calculation["filler_mg"] == 22348.48
         assert batch.calculation["explanation"].startswith("100 capsules × 1.5 mg × 100 / 99.0 %")
         assert batch.specification["version"] == 1
-        assert [t["key"] for t in batch.specification["tests"]] == ["assay", "content_uniformity", "appearance"]
+        assert [t["key"] for t in batch.specification["tests"]] == [
+            "assay",
+            "content_uniformity",
+            "appearance",
+        ]
         assert (batch.bud - clock.today()).days == 179
 
 
@@ -34,7 +38,9 @@ def test_the_whole_draft_to_quarantine_path(app, lots):
         tina = user("tina")
         batch = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100)
         lot = batch.lot_number
-        batches.record_component(tina, lot, barcode=f"\x1d{lots['api']}\r\n", quantity_mg=152.0, balance="XS205")
+        batches.record_component(
+            tina, lot, barcode=f"\x1d{lots['api']}\r\n", quantity_mg=152.0, balance="XS205"
+        )
         batches.record_component(tina, lot, barcode=lots["mcc"].lower(), quantity_mg=22348.0)
         with pytest.raises(WrongState) as refused:
             batches.complete(tina, lot, actual_yield=98, storage_unit="SHELF-1")
@@ -64,8 +70,9 @@ def test_an_api_weighing_outside_the_tolerance_needs_a_reason(app, lots):
             batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=155.0)
         assert "deviation_reason" in refused.value.fields
         assert "+2.30 %" in refused.value.message
-        row = batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=155.0,
-                                       deviation_reason="spill recovered, reweighed")
+        row = batches.record_component(
+            tina, lot, barcode=lots["api"], quantity_mg=155.0, deviation_reason="spill recovered, reweighed"
+        )
         assert (row.within_tolerance, row.deviation_percent) == (False, 2.3)
 
 
@@ -103,11 +110,18 @@ def test_a_record_after_the_fact_keeps_its_time_but_never_the_future(app, lots):
     with app.app_context():
         tina = user("tina")
         yesterday = clock.utcnow() - timedelta(days=1)
-        batch = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, compounded_at=yesterday)
+        batch = batches.create_batch(
+            tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, compounded_at=yesterday
+        )
         assert batch.compounded_at == yesterday
         with pytest.raises(InvalidInput) as refused:
-            batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100,
-                                 compounded_at=clock.utcnow() + timedelta(hours=1))
+            batches.create_batch(
+                tina,
+                formula="LDN-CAP",
+                strength_mg=1.5,
+                quantity=100,
+                compounded_at=clock.utcnow() + timedelta(hours=1),
+            )
         assert "compounded_at" in refused.value.fields
 
 
@@ -115,15 +129,20 @@ def test_lot_numbers_count_up_within_a_day(app, lots):
     with app.app_context():
         tina = user("tina")
         moment = datetime(2026, 11, 20, 15, 0, tzinfo=clock.zone())
-        numbers = [batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=10,
-                                        compounded_at=moment).lot_number for _ in range(3)]
+        numbers = [
+            batches.create_batch(
+                tina, formula="LDN-CAP", strength_mg=1.5, quantity=10, compounded_at=moment
+            ).lot_number
+            for _ in range(3)
+        ]
         assert numbers == ["LDN-261120-001", "LDN-261120-002", "LDN-261120-003"]
 
 
 def test_a_liquid_batch_takes_concentration_and_dose_volume(app, lots):
     with app.app_context():
-        batch = batches.create_batch(user("tina"), formula="LDN-LIQ", quantity=100, concentration=1.0,
-                                     dose_amount=4.5)
+        batch = batches.create_batch(
+            user("tina"), formula="LDN-LIQ", quantity=100, concentration=1.0, dose_amount=4.5
+        )
         assert batch.strength_mg == 4.5
         assert batch.calculation["api_mg"] == 101.01  # 100 mg / 99.0 %
         assert batch.bud == clock.today() + timedelta(days=59)

@@ -39,7 +39,12 @@ def test_a_signature_records_the_signer_meaning_time_and_content_hash(app, rob):
         db.session.commit()
         expected = hashlib.sha256(
             json.dumps(
-                {"content": CONTENT, "entity_key": "LDN-261125-001", "entity_type": "batch", "meaning": "released"},
+                {
+                    "content": CONTENT,
+                    "entity_key": "LDN-261125-001",
+                    "entity_type": "batch",
+                    "meaning": "released",
+                },
                 sort_keys=True,
                 separators=(",", ":"),
             ).encode()

@@ -1,10 +1,11 @@
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from qa_app.models import ROLES
 
-ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ROLES]
 
 
 class RoleField(SelectMultipleField):

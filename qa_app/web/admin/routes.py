@@ -59,7 +59,7 @@ def user(username: str):
             flash(f"Roles of {username} saved.", "success")
             return redirect(url_for("admin.user", username=username))
     return render_template(
-        "admin/user.html", person=person, form=form, reason_form=ReasonForm(), now=utcnow()
+        "admin/user.html", person=person, form=form, reason_form=ReasonForm(prefix="account"), now=utcnow()
     ), 400 if form.errors else 200
 
 
@@ -95,7 +95,7 @@ def unlock(username: str):
 
 
 def _account_action(username: str, action, done: str):
-    form = ReasonForm()
+    form = ReasonForm(prefix="account")
     if form.validate_on_submit():
         try:
             action(form.reason.data or None)
@@ -103,4 +103,10 @@ def _account_action(username: str, action, done: str):
             flash(exc.message, "error")
         else:
             flash(done, "success")
+    else:
+        for name, messages in form.errors.items():
+            flash(
+                f"Nothing was changed: {form[name].label.text if name in form else name}: {' '.join(messages)}",
+                "error",
+            )
     return redirect(url_for("admin.user", username=username))

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from qa_app.api.batches import batch_filter
 from qa_app.errors import ServiceError
@@ -54,9 +55,11 @@ def index():
     )
 
 
-def _formula_choices() -> list[tuple[str, str]]:
+def _formula_choices() -> list[SelectChoice]:
     return [
-        (f.code, f"{f.code} — {f.name} (v{f.approved.version}, {f.approved.dosage_form.replace('_', ' ')})")
+        SelectChoice(
+            f.code, f"{f.code} — {f.name} (v{f.approved.version}, {f.approved.dosage_form.replace('_', ' ')})"
+        )
         for f in formulas.list_formulas()
         if f.approved is not None
     ]
@@ -67,7 +70,7 @@ def _formula_choices() -> list[tuple[str, str]]:
 def new():
     """Open a batch record from an approved formula; the calculation is shown on the next page."""
     form = NewBatchForm()
-    form.formula.choices = [("", "Choose…"), *_formula_choices()]
+    form.formula.choices = [SelectChoice("", "Choose…"), *_formula_choices()]
     if form.validate_on_submit():
         try:
             batch = batches.create_batch(
@@ -104,10 +107,13 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
     forms = {name: cls(formdata=None) for name, cls in FORMS.items()}
     if submitted is not None:
         forms[submitted[0]] = submitted[1]
-    units = [(u.code, f"{u.code} — {u.name} ({u.min_c:g}–{u.max_c:g} °C)") for u in storage.list_units()]
+    units = [
+        SelectChoice(u.code, f"{u.code} — {u.name} ({u.min_c:g}–{u.max_c:g} °C)")
+        for u in storage.list_units()
+    ]
     for name in ("complete", "move"):
         if not forms[name].storage_unit.choices:
-            forms[name].storage_unit.choices = [("", "Choose…"), *units]
+            forms[name].storage_unit.choices = [SelectChoice("", "Choose…"), *units]
     return render_template(
         "batches/record.html",
         view=view,
@@ -141,7 +147,7 @@ def _act(lot_number: str, name: str, action: Callable, done: str | None, prepare
 
 
 def _unit_choices(form) -> None:
-    form.storage_unit.choices = [(u.code, u.code) for u in storage.list_units()]
+    form.storage_unit.choices = [SelectChoice(u.code) for u in storage.list_units()]
 
 
 @bp.route("/<lot_number>/components", methods=["POST"])

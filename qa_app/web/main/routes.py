@@ -3,17 +3,26 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from qa_app.services import accounts
+from qa_app.services import accounts, clock, worklists
 
 bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
 def home():
-    """Each role's queue; administrators also see failed sign-ins, failed signings and lockouts."""
-    security_events = accounts.recent_security_events() if current_user.has_role("admin") else []
+    """Each role's queue: drafts and verifications for technicians; approvals and BUDs for
+    reviewers; failed sign-ins, failed signings and lockouts for administrators."""
+    compounder = current_user.has_role("technician", "reviewer")
+    reviewer = current_user.has_role("reviewer")
+    approver = current_user.has_role("reviewer", "admin")
     return render_template(
         "main/home.html",
-        security_events=security_events,
+        today=clock.today(),
+        my_drafts=worklists.my_drafts(current_user) if compounder else [],
+        to_verify=worklists.drafts_to_verify(current_user) if compounder else [],
+        lots_in_quarantine=worklists.lots_in_quarantine() if reviewer else [],
+        formula_drafts=worklists.formula_drafts(current_user) if approver else [],
+        near_bud=worklists.near_bud() if reviewer else [],
+        security_events=accounts.recent_security_events() if current_user.has_role("admin") else [],
         last_sign_in=accounts.previous_sign_in(current_user),
     )

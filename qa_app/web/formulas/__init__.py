@@ -1,0 +1,1 @@
+"""Pages for master formulas: every version, drafting, and approval by signature."""

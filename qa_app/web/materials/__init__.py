@@ -1,0 +1,1 @@
+"""Pages for materials and their lots: receiving, approval by signature, labels and scan checks."""

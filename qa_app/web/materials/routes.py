@@ -1,0 +1,213 @@
+"""Material lots: the list, receiving, approval or rejection by signature, labels, scan checks."""
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from qa_app.domain.rounding import round_half_up
+from qa_app.errors import NotFound, ServiceError
+from qa_app.models import LOT_STATUSES
+from qa_app.reports.labels import LotLabel, lot_label_pdf
+from qa_app.services import batches, clock, materials
+from qa_app.services.pagination import page_args, paginate
+from qa_app.web.access import roles_required
+from qa_app.web.forms import apply_field_errors
+from qa_app.web.materials.forms import (
+    ASSAY_HINT,
+    SIGNATURE_ALIASES,
+    ApproveLotForm,
+    NewMaterialForm,
+    ReceiveLotForm,
+    RejectLotForm,
+    float_or_none,
+)
+
+bp = Blueprint("materials", __name__, url_prefix="/lots")
+
+COMPOUNDERS = ("technician", "reviewer")
+
+
+@bp.route("/")
+def index():
+    """Lots, newest first: filter by status and material, search by barcode or supplier lot."""
+    filters = materials.LotFilter(
+        request.args.get("status") or None,
+        request.args.get("material") or None,
+        request.args.get("q") or None,
+    )
+    page, per_page = page_args(request.args)
+    result = paginate(filters.statement(), page, per_page)
+    return render_template(
+        "materials/index.html",
+        result=result,
+        filters=filters,
+        statuses=LOT_STATUSES,
+        materials=materials.list_materials(),
+        today=clock.today(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*COMPOUNDERS)
+def new_lot():
+    """Receive a lot into quarantine; on an error the form comes back with what was typed."""
+    form = ReceiveLotForm()
+    form.material.choices = [SelectChoice("", "Choose…")] + [
+        SelectChoice(m.code, f"{m.code} — {m.name} ({m.kind})") for m in materials.list_materials()
+    ]
+    if not form.is_submitted():
+        form.received_date.data = clock.today()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            lot = materials.receive_lot(
+                current_user,
+                material=form.material.data,
+                supplier=form.supplier.data,
+                supplier_lot=form.lot_number.data,
+                expiry_date=form.expiry_date.data,
+                received_date=form.received_date.data,
+                assay_percent=float_or_none(form.assay_percent),
+                water_percent=float_or_none(form.water_percent),
+            )
+        except ServiceError as exc:
+            apply_field_errors(form, exc)
+            status = exc.status
+        else:
+            flash(
+                f"Lot {lot.barcode} received; it is in quarantine until a reviewer approves it. "
+                f"Print its label and stick it on the container.",
+                "success",
+            )
+            return redirect(url_for("materials.lot", barcode=lot.barcode))
+    if form.errors and status == 200:
+        status = 400
+    return render_template("materials/new_lot.html", form=form, assay_hint=ASSAY_HINT), status
+
+
+def _render_lot(barcode: str, submitted: tuple[str, object] | None = None, status: int = 200):
+    check = materials.check_lot(barcode)
+    forms = {
+        "approve": ApproveLotForm(prefix="approve", formdata=None),
+        "reject": RejectLotForm(prefix="reject", formdata=None),
+    }
+    if submitted is not None:
+        forms[submitted[0]] = submitted[1]
+    assay = round_half_up(check.lot.assay_percent, 1) if check.lot.assay_percent is not None else None
+    return render_template("materials/lot.html", check=check, lot=check.lot, forms=forms, assay=assay), status
+
+
+@bp.route("/<barcode>")
+def lot(barcode: str):
+    """Everything about one lot, whether it may be used today, and the decision forms for reviewers."""
+    return _render_lot(barcode)
+
+
+def _decide(barcode: str, name: str, form, action, done: str):
+    """Run the signed decision; on refusal show the lot again with the form as typed (password aside)."""
+    if form.validate_on_submit():
+        try:
+            action(form)
+        except ServiceError as exc:
+            apply_field_errors(form, exc, aliases=SIGNATURE_ALIASES)
+            return _render_lot(barcode, (name, form), exc.status)
+        flash(done, "success")
+        return redirect(url_for("materials.lot", barcode=barcode))
+    return _render_lot(barcode, (name, form), 400)
+
+
+@bp.route("/<barcode>/approve", methods=["POST"])
+@roles_required("reviewer")
+def approve(barcode: str):
+    """Release a lot from quarantine for use (e-signature, meaning approved)."""
+    return _decide(
+        barcode,
+        "approve",
+        ApproveLotForm(prefix="approve"),
+        lambda f: materials.approve_lot(current_user, barcode, f.signature_input("approved")),
+        f"Lot {barcode} approved and signed.",
+    )
+
+
+@bp.route("/<barcode>/reject", methods=["POST"])
+@roles_required("reviewer")
+def reject(barcode: str):
+    """Reject a lot in quarantine, with the reason (e-signature, meaning rejected)."""
+    return _decide(
+        barcode,
+        "reject",
+        RejectLotForm(prefix="reject"),
+        lambda f: materials.reject_lot(current_user, barcode, f.signature_input("rejected"), f.reason.data),
+        f"Lot {barcode} rejected and signed.",
+    )
+
+
+@bp.route("/<barcode>/label.pdf")
+def label(barcode: str):
+    """The container label: material, supplier lot, dates, status and the Code 128 of the barcode."""
+    item = materials.get_lot(barcode)
+    pdf = lot_label_pdf(
+        LotLabel(
+            barcode=item.barcode,
+            material_code=item.material.code,
+            material_name=item.material.name,
+            supplier=item.supplier,
+            supplier_lot=item.supplier_lot,
+            expiry_date=item.expiry_date,
+            received_date=item.received_date,
+            status=item.status,
+            assay_percent=item.assay_percent,
+        )
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename={item.barcode}-label.pdf"},
+    )
+
+
+@bp.route("/check")
+def check():
+    """An htmx fragment for scan fields: does the lot exist, what is it, may it be used today.
+
+    The scanned value is read from ``barcode``, or else from the one parameter the scan field
+    sends under its own name. With ``batch``, the lot must also be a material of that batch's
+    formula. An unknown lot is answered with 200, so htmx shows the message.
+    """
+    scanned = request.args.get("barcode")
+    if scanned is None:
+        scanned = next((v for k, v in request.args.items() if k != "batch"), "")
+    batch = request.args.get("batch")
+    try:
+        result = batches.check_scan(batch, scanned) if batch else materials.check_lot(scanned)
+    except NotFound as exc:
+        return render_template("materials/_check.html", check=None, message=exc.message)
+    return render_template("materials/_check.html", check=result, message=None)
+
+
+@bp.route("/materials")
+def material_list():
+    """Every material: the API, excipients and containers."""
+    return render_template("materials/materials.html", materials=materials.list_materials())
+
+
+@bp.route("/materials/new", methods=["GET", "POST"])
+@roles_required("admin")
+def new_material():
+    """Create a material; its kind (api, excipient, container) decides what its lots carry."""
+    form = NewMaterialForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            material = materials.create_material(
+                current_user, code=form.code.data, name=form.name.data, kind=form.kind.data
+            )
+        except ServiceError as exc:
+            apply_field_errors(form, exc)
+            status = exc.status
+        else:
+            flash(f"Material {material.code} created.", "success")
+            return redirect(url_for("materials.material_list"))
+    if form.errors and status == 200:
+        status = 400
+    return render_template("materials/new_material.html", form=form), status

