@@ -57,6 +57,9 @@ def build(app) -> list[str]:
         rng = random.Random(7)
         now = clock.utcnow()
         per_day: dict[str, int] = {}
+        calculations = {
+            (v.id, s): calculation(v, s) for v in versions for s in (0.5, 1.0, 1.5, 2.0, 3.0, 4.5)
+        }
         rows, lots = [], []
         for _ in range(BATCHES):
             at = now - timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
@@ -76,8 +79,12 @@ def build(app) -> list[str]:
                     "compounded_at": at,
                     "compounded_by_id": tina.id,
                     "api_lot_id": api_lot.id,
-                    "calculation": {"api_mg": strength * 100 / 0.99, "api_lot": "LOT000001"},
-                    "specification": {"tests": []},
+                    "calculation": calculations[(version.id, strength)],
+                    "specification": {
+                        "formula": version.formula.code,
+                        "version": version.version,
+                        **version.body["specification"],
+                    },
                     "bud": clock.local_date(at) + timedelta(days=179),
                     "bud_reason": "180 days, USP <795> nonaqueous (other)",
                     "created_at": at,

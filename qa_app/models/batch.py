@@ -74,6 +74,7 @@ class Batch(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(BATCH_STATUSES), name="known_status"),
         sa.Index("ix_batch_formula_status", "formula_version_id", "status"),
+        sa.Index("ix_batch_formula_strength", "formula_version_id", "strength_mg"),
     )
 
 

@@ -18,7 +18,7 @@ from qa_app.models import (
     WeightCheck,
 )
 from qa_app.services import batches, clock
-from qa_app.services.pagination import Page, paginate
+from qa_app.services.pagination import Page
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,24 @@ def load(lot_number: str, with_history: bool = True) -> BatchView:
 
 
 def list_page(filters: batches.BatchFilter, page: int, per_page: int) -> Page:
-    """One page of batches with what a list row shows, in a fixed number of statements."""
-    stmt = filters.statement().options(
-        so.joinedload(Batch.formula_version).joinedload(FormulaVersion.formula),
-        so.joinedload(Batch.compounded_by),
-        so.joinedload(Batch.storage_unit),
+    """One page of batches with what a list row shows, in a fixed number of statements.
+
+    The page's ids are found first (the sort then touches ids only, from the indexes), and the
+    rows with their formula, compounder and storage unit are loaded for those ids alone.
+    """
+    base = filters.statement()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.order_by(None).subquery())) or 0
+    ids = list(
+        db.session.scalars(base.with_only_columns(Batch.id).limit(per_page).offset((page - 1) * per_page))
     )
-    return paginate(stmt, page, per_page)
+    rows = db.session.scalars(
+        sa.select(Batch)
+        .where(Batch.id.in_(ids))
+        .options(
+            so.joinedload(Batch.formula_version).joinedload(FormulaVersion.formula),
+            so.joinedload(Batch.compounded_by),
+            so.joinedload(Batch.storage_unit),
+        )
+        .order_by(Batch.id.desc())
+    )
+    return Page(items=list(rows), page=page, per_page=per_page, total=total)

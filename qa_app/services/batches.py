@@ -1,6 +1,7 @@
 """The batch compounding record: creation, components by scan, verification, checks, completion."""
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from qa_app.models import (
     BatchComponent,
     BatchLocation,
     Formula,
+    FormulaVersion,
     LotCounter,
     MaterialLot,
     User,
@@ -28,6 +30,7 @@ from qa_app.services.materials import COMPOUNDERS
 from qa_app.services.signatures import SignatureInput
 
 LOT_PREFIX = "LDN"
+FULL_LOT_NUMBER = re.compile(r"^[A-Z]+-\d{6}-\d{3,4}$")
 
 
 def _invalid(exc: CompoundingError) -> InvalidInput:
@@ -572,13 +575,12 @@ class BatchFilter:
         if self.status:
             stmt = stmt.where(Batch.status == self.status)
         if self.formula:
-            stmt = stmt.where(
-                Batch.formula_version.has(
-                    formula_id=sa.select(Formula.id)
-                    .where(Formula.code == self.formula.upper())
-                    .scalar_subquery()
-                )
+            versions = (
+                sa.select(FormulaVersion.id)
+                .join(FormulaVersion.formula)
+                .where(Formula.code == self.formula.strip().upper())
             )
+            stmt = stmt.where(Batch.formula_version_id.in_(versions))
         if self.strength_mg is not None:
             stmt = stmt.where(Batch.strength_mg.between(self.strength_mg - 1e-9, self.strength_mg + 1e-9))
         if self.date_from:
@@ -586,5 +588,9 @@ class BatchFilter:
         if self.date_to:
             stmt = stmt.where(Batch.compounded_at < clock.start_of_local_day(self.date_to, days_after=1))
         if self.q:
-            stmt = stmt.where(Batch.lot_number.contains(compounding.clean_scan(self.q), autoescape=True))
+            term = compounding.clean_scan(self.q)
+            if FULL_LOT_NUMBER.match(term):  # a scanned label: an index lookup, not a scan of every row
+                stmt = stmt.where(Batch.lot_number == term)
+            else:
+                stmt = stmt.where(Batch.lot_number.contains(term, autoescape=True))
         return stmt.order_by(Batch.id.desc())
