@@ -7,15 +7,20 @@ class ServiceError(Exception):
     status = 400
     code = "error"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, fields: dict[str, str] | None = None, rows: list[dict] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        self.rows = rows or []
 
     def as_dict(self) -> dict:
         body: dict = {"code": self.code, "message": self.message}
         if self.fields:
             body["fields"] = self.fields
+        if self.rows:
+            body["rows"] = self.rows
         return body
 
 

@@ -9,6 +9,8 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
+from qa_app.database import create_append_only_triggers, drop_append_only_triggers
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -17,43 +19,6 @@ depends_on = None
 
 # Records that are never changed or removed once written (21 CFR 11.10(e)).
 APPEND_ONLY = ("audit_event", "signature")
-
-
-def create_append_only_triggers(table: str) -> None:
-    """Make the database itself refuse UPDATE and DELETE (and TRUNCATE) on ``table``."""
-    if op.get_bind().dialect.name == "sqlite":
-        for event in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {event} refused'); END"
-            )
-        return
-    op.execute(
-        f"""
-        CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION '{table} is append-only: % refused', TG_OP;
-        END $$
-        """
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()"
-    )
-
-
-def drop_append_only_triggers(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-        return
-    op.execute(f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}")
-    op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-    op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
 
 
 def upgrade():
@@ -139,12 +104,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('user_id', 'role', name=op.f('pk_user_role'))
     )
     for table in APPEND_ONLY:
-        create_append_only_triggers(table)
+        create_append_only_triggers(op, table)
 
 
 def downgrade():
     for table in APPEND_ONLY:
-        drop_append_only_triggers(table)
+        drop_append_only_triggers(op, table)
     op.drop_table('user_role')
     with op.batch_alter_table('signature', schema=None) as batch_op:
         batch_op.drop_index('ix_signature_entity')

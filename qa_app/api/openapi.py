@@ -39,11 +39,13 @@ def _operation(op: Operation) -> dict[str, Any]:
         out["parameters"] = params
     if op.body:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
+    if op.text_body:
+        out["requestBody"] = {"required": True, "content": {op.text_body: {"schema": {"type": "string"}}}}
     success: dict[str, Any] = {"description": "Success."}
     if op.response is not None:
         success["content"] = {t: {"schema": op.response} for t in op.response_types}
     out["responses"][str(op.status)] = success
-    codes = set(op.errors) | ({400, 413} if op.body or op.query else set())
+    codes = set(op.errors) | ({400, 413} if op.body or op.text_body or op.query else set())
     if op.roles is not PUBLIC:
         out["security"] = [{"bearer": []}]
         codes |= {401} | ({403} if op.roles else set())

@@ -33,6 +33,7 @@ class Operation:
     tag: str
     response_types: tuple[str, ...] = ("application/json",)
     errors: tuple[int, ...] = field(default=())
+    text_body: str | None = None
 
     @property
     def openapi_path(self) -> str:
@@ -107,10 +108,12 @@ def operation(
     query: tuple[dict[str, Any], ...] = (),
     response_types: tuple[str, ...] = ("application/json",),
     errors: tuple[int, ...] = (),
+    text_body: str | None = None,
 ) -> Callable:
     """Register ``fn`` as ``method rule`` on ``bp`` and describe it in the OpenAPI document.
 
-    ``roles`` is PUBLIC (None), ANY_USER (any signed-in user) or the roles allowed. The view
+    ``roles`` is PUBLIC (None), ANY_USER (any signed-in user) or the roles allowed. ``text_body``
+    names the media type of a raw body the view reads itself (``text/csv``). The view
     receives the body, validated against the component schema named by ``body``, as ``body``.
     """
 
@@ -142,6 +145,7 @@ def operation(
                 tag=tag,
                 response_types=response_types,
                 errors=errors,
+                text_body=text_body,
             )
         )
         return view

@@ -327,3 +327,71 @@ COMPONENTS.update(
         },
     }
 )
+
+
+COMPONENTS.update(
+    {
+        "NewResult": {
+            "type": "object",
+            "required": ["test"],
+            "properties": {
+                "test": {"type": "string", "minLength": 1, "maxLength": 40},
+                "value": {"type": ["number", "string"], "description": "a number, or the observed text"},
+                "values": {"type": "array", "maxItems": 1000, "items": {"type": "number"}},
+                "method": {"type": "string", "maxLength": 200},
+                "analyst": {"type": "string", "maxLength": 200},
+                "tested_at": _TIME,
+            },
+            "additionalProperties": False,
+        },
+        "Result": {
+            "type": "object",
+            "required": ["id", "test", "valid", "evaluation"],
+            "properties": {
+                "id": {"type": "integer"},
+                "test": {"type": "string"},
+                "value": {},
+                "values": {"type": "array", "items": {"type": "number"}},
+                "method": {"type": "string"},
+                "analyst": {"type": "string"},
+                "tested_at": {"type": "string"},
+                "source": {"type": "string", "enum": ["entered", "imported", "api"]},
+                "valid": {"type": "boolean"},
+                "evaluation": {"type": "object"},
+            },
+        },
+        "ImportSummary": {
+            "type": "object",
+            "properties": {
+                "results": {"type": "integer"},
+                "rows": {"type": "integer"},
+                "batches": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "NewInvestigation": {
+            "type": "object",
+            "required": ["result_id", "retests_allowed"],
+            "properties": {
+                "result_id": {"type": "integer", "minimum": 1},
+                "retests_allowed": {"type": "integer", "minimum": 0, "maximum": 10},
+            },
+            "additionalProperties": False,
+        },
+        "CloseInvestigation": {
+            "type": "object",
+            "required": ["signature", "phase", "assignable_cause", "conclusion"],
+            "properties": {
+                **_SIGNED,
+                "phase": {"type": "string", "enum": ["I", "II"]},
+                "assignable_cause": {"type": "string", "enum": ["laboratory", "manufacturing", "none"]},
+                "cause": {"type": "string", "maxLength": 2000},
+                "conclusion": {"type": "string", "minLength": 1, "maxLength": 4000},
+            },
+            "additionalProperties": False,
+        },
+        "Investigation": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "status": {"type": "string"}},
+        },
+    }
+)

@@ -9,13 +9,16 @@ from qa_app.models import (
     BatchComponent,
     Formula,
     FormulaVersion,
+    Investigation,
     Material,
     MaterialLot,
+    Result,
     StorageUnit,
     User,
 )
 from qa_app.models.types import utcnow
 from qa_app.services.batch_view import BatchView
+from qa_app.services.judgement import Evidence
 
 
 def iso(value: datetime | None) -> str | None:
@@ -180,8 +183,10 @@ def batch(b: Batch, view: BatchView) -> dict[str, Any]:
         ],
         "discard_reason": b.discard_reason,
         "missing_for_completion": view.missing if b.status == "draft" else [],
-        "results": [],
-        "holds": [],
+        "results": [result(r, view.evidence) for r in view.evidence.results],
+        "investigations": [investigation(i) for i in view.evidence.investigations],
+        "holds": view.holds,
+        "missing_tests": view.missing_tests,
         "signatures": [
             {"signer": s.signer_name, "meaning": s.meaning, "signed_at": iso(s.signed_at)}
             for s in view.signatures
@@ -204,4 +209,52 @@ def batch_row(b: Batch, today: date) -> dict[str, Any]:
         "compounded_by": b.compounded_by.username,
         "bud": b.bud.isoformat(),
         "storage_unit": b.storage_unit.code if b.storage_unit else None,
+    }
+
+
+def result(r: Result, proof: Evidence) -> dict[str, Any]:
+    """The api.md Result shape; an invalidated result stays, marked invalid with the reason."""
+    invalidation = proof.invalidated.get(r.id)
+    body: dict[str, Any] = {
+        "id": r.id,
+        "test": r.test_key,
+        "kind": r.kind,
+        "unit": r.unit,
+        "method": r.method,
+        "analyst": r.analyst,
+        "tested_at": iso(r.tested_at),
+        "source": r.source,
+        "valid": invalidation is None,
+        "invalidated_reason": invalidation.reason if invalidation else None,
+        "evaluation": r.evaluation,
+        "stage1_result_id": r.stage1_result_id,
+        "retest_of_investigation": r.retest_of_id,
+        "recorded_by": r.recorded_by.username,
+        "recorded_at": iso(r.recorded_at),
+    }
+    if r.kind == "content_uniformity":
+        body["values"] = r.values
+    elif r.kind == "attribute":
+        body["value"] = r.text_value
+    else:
+        body["value"] = r.values[0] if r.values else None
+    return body
+
+
+def investigation(i: Investigation) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "result_id": i.result_id,
+        "test": i.test_key,
+        "retests_allowed": i.retests_allowed,
+        "phase": i.phase,
+        "status": i.status,
+        "opened_by": i.opened_by.username,
+        "opened_at": iso(i.opened_at),
+        "assignable_cause": i.assignable_cause,
+        "cause": i.cause,
+        "conclusion": i.conclusion,
+        "outcome": i.outcome,
+        "closed_by": i.closed_by.username if i.closed_by else None,
+        "closed_at": iso(i.closed_at),
     }

@@ -4,6 +4,13 @@ from qa_app.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, Signat
 from qa_app.models.batch import BATCH_STATUSES, Batch, BatchComponent, BatchLocation, LotCounter, WeightCheck
 from qa_app.models.formula import FORMULA_STATUSES, Formula, FormulaVersion
 from qa_app.models.material import LOT_STATUSES, MATERIAL_KINDS, Material, MaterialLot
+from qa_app.models.result import (
+    INVESTIGATION_CAUSES,
+    RESULT_SOURCES,
+    Investigation,
+    Result,
+    ResultInvalidation,
+)
 from qa_app.models.storage import CONDITIONS, StorageUnit
 from qa_app.models.user import ROLES, ApiToken, User, UserRole
 
@@ -12,6 +19,8 @@ __all__ = [
     "CONDITIONS",
     "FORMULA_STATUSES",
     "GENESIS_HASH",
+    "INVESTIGATION_CAUSES",
+    "RESULT_SOURCES",
     "LOT_STATUSES",
     "MATERIAL_KINDS",
     "ROLES",
@@ -23,9 +32,12 @@ __all__ = [
     "BatchLocation",
     "Formula",
     "FormulaVersion",
+    "Investigation",
     "LotCounter",
     "Material",
     "MaterialLot",
+    "Result",
+    "ResultInvalidation",
     "Signature",
     "StorageUnit",
     "User",

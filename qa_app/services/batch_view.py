@@ -17,7 +17,7 @@ from qa_app.models import (
     Signature,
     WeightCheck,
 )
-from qa_app.services import batches, clock
+from qa_app.services import batches, clock, judgement
 from qa_app.services.pagination import Page
 
 
@@ -34,6 +34,9 @@ class BatchView:
     near_bud: bool
     specification_current: bool
     newer_version: int | None
+    evidence: judgement.Evidence
+    holds: list[dict]
+    missing_tests: list[str]
 
 
 def load(lot_number: str, with_history: bool = True) -> BatchView:
@@ -76,6 +79,7 @@ def load(lot_number: str, with_history: bool = True) -> BatchView:
         )
     )
     today = clock.today()
+    proof = judgement.evidence(batch.id)
     return BatchView(
         batch=batch,
         components=list(batch.components),
@@ -88,6 +92,9 @@ def load(lot_number: str, with_history: bool = True) -> BatchView:
         near_bud=compounding.near_bud(batch.bud, today),
         specification_current=newest is None or newest == batch.formula_version.version,
         newer_version=newest if newest and newest != batch.formula_version.version else None,
+        evidence=proof,
+        holds=judgement.holds(batch, proof),
+        missing_tests=judgement.missing_tests(batch, proof),
     )
 
 

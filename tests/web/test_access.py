@@ -107,6 +107,11 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("api.move", "POST"): COMPOUNDERS,
     ("api.list_storage_units", "GET"): ANY,
     ("api.create_storage_unit", "POST"): ADMIN,
+    ("api.record_result", "POST"): COMPOUNDERS,
+    ("api.import_results", "POST"): COMPOUNDERS,
+    ("api.open_investigation", "POST"): REVIEWER,
+    ("api.get_investigation", "GET"): ANY,
+    ("api.close_investigation", "POST"): REVIEWER,
 }
 
 # Starting or ending one's own session changes no record, so even the inspector may.
@@ -153,6 +158,7 @@ def walk_app(databases, tmp_path_factory) -> Iterator[Flask]:
             "barcode": lots["api"],
             "code": FORMULA,
             "lot_number": batch.lot_number,
+            "investigation_id": 1,
         }
     yield app
     with app.app_context():

@@ -1,0 +1,136 @@
+"""Judging a batch on its results and investigations: what holds it, and where it goes next.
+
+One function decides, and both the batch page and every use case that changes results call it,
+so a page can never show a batch as passing that the services would hold.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from qa_app.extensions import db
+from qa_app.models import Batch, Investigation, Result, ResultInvalidation, User
+from qa_app.services import audit
+
+JUDGED_STATES = ("quarantine", "on_hold", "awaiting_release")
+PASSING = ("pass", "warning")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the judgement rests on, loaded in three statements."""
+
+    results: list[Result]
+    investigations: list[Investigation]
+    invalidated: dict[int, ResultInvalidation]
+
+    @property
+    def final_results(self) -> list[Result]:
+        """Results that stand on their own: a stage-1 CU set completed by stage 2 is judged there."""
+        completed = {r.stage1_result_id for r in self.results if r.stage1_result_id is not None}
+        return [r for r in self.results if r.id not in completed]
+
+    @property
+    def valid_results(self) -> list[Result]:
+        return [r for r in self.final_results if r.id not in self.invalidated]
+
+
+def evidence(batch_id: int) -> Evidence:
+    results = list(
+        db.session.scalars(sa.select(Result).where(Result.batch_id == batch_id).order_by(Result.id))
+    )
+    investigations = list(
+        db.session.scalars(
+            sa.select(Investigation).where(Investigation.batch_id == batch_id).order_by(Investigation.id)
+        )
+    )
+    ids = [r.id for r in results]
+    invalidated = (
+        {
+            i.result_id: i
+            for i in db.session.scalars(
+                sa.select(ResultInvalidation).where(ResultInvalidation.result_id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
+    return Evidence(results, investigations, invalidated)
+
+
+def holds(batch: Batch, proof: Evidence) -> list[dict[str, Any]]:
+    """Why the batch cannot go on: open investigations, confirmed OOS, failing results."""
+    found: list[dict[str, Any]] = []
+    investigated = {inv.result_id for inv in proof.investigations}
+    for inv in proof.investigations:
+        if inv.status == "open":
+            found.append(
+                {
+                    "kind": "investigation",
+                    "id": inv.id,
+                    "message": f"OOS investigation {inv.id} on {inv.test_key} is open (phase {inv.phase}).",
+                }
+            )
+        elif inv.outcome == "confirmed":
+            found.append(
+                {
+                    "kind": "oos",
+                    "id": inv.result_id,
+                    "message": f"OOS confirmed for {inv.test_key} by investigation {inv.id} "
+                    f"(phase {inv.phase}): the batch can only be rejected.",
+                }
+            )
+    for result in proof.valid_results:
+        if result.status == "fail" and result.id not in investigated:
+            found.append(
+                {
+                    "kind": "oos",
+                    "id": result.id,
+                    "message": f"{result.test_key} result {result.id} is out of specification: "
+                    f"{result.evaluation.get('message', '')}. Open an investigation.",
+                }
+            )
+    return found
+
+
+def confirmed_oos(proof: Evidence) -> bool:
+    return any(inv.outcome == "confirmed" for inv in proof.investigations)
+
+
+def missing_tests(batch: Batch, proof: Evidence) -> list[str]:
+    """Required tests without a valid, complete, passing result."""
+    missing = []
+    for test in batch.specification["tests"]:
+        if not test.get("required", True):
+            continue
+        mine = [r for r in proof.valid_results if r.test_key == test["key"]]
+        if not mine or any(r.status not in PASSING for r in mine):
+            missing.append(test["key"])
+    return missing
+
+
+def next_status(batch: Batch, proof: Evidence) -> str:
+    if batch.status not in JUDGED_STATES:
+        return batch.status
+    if holds(batch, proof):
+        return "on_hold"
+    return "quarantine" if missing_tests(batch, proof) else "awaiting_release"
+
+
+def judge(actor: User | None, batch: Batch) -> str:
+    """Move the batch to where its results put it, auditing the change (caller commits)."""
+    db.session.flush()
+    proof = evidence(batch.id)
+    status = next_status(batch, proof)
+    if status != batch.status:
+        audit.record(
+            "batch.status_changed",
+            "batch",
+            batch.lot_number,
+            actor=actor,
+            old={"status": batch.status},
+            new={"status": status, "holds": holds(batch, proof)},
+        )
+        batch.status = status
+    return status

@@ -1,0 +1,216 @@
+"""The contract laboratory's results CSV (api.md): all rows or none, every bad row named."""
+
+import csv
+import io
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from qa_app.errors import InvalidInput, NotFound, ServiceError
+from qa_app.extensions import db
+from qa_app.models import Batch, User
+from qa_app.services import batches, judgement, results
+from qa_app.services.accounts import require_role
+
+HEADER = ("lot_number", "test", "value", "replicate", "method", "analyst", "tested_at")
+MAX_ROWS = 200_000
+
+
+@dataclass
+class Group:
+    """The rows of one result: one row, or the replicates of a content-uniformity set."""
+
+    lot_number: str
+    test: str
+    first_row: int
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    results: int
+    rows: int
+    batches: list[str]
+
+
+def _text(raw: str | bytes) -> str:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                "The file is not UTF-8 text.", rows=[{"row": 1, "message": "Save the CSV as UTF-8."}]
+            ) from None
+    if "\x00" in raw:
+        raise InvalidInput(
+            "The file holds NUL characters; it is not a CSV.", rows=[{"row": 1, "message": "Not text."}]
+        )
+    return raw
+
+
+def _groups(text: str) -> tuple[list[Group], int, list[dict[str, Any]]]:
+    reader = csv.reader(io.StringIO(text))
+    errors: list[dict[str, Any]] = []
+    header = [h.strip().lower() for h in next(reader, [])]
+    missing = [name for name in HEADER if name not in header]
+    if missing:
+        raise InvalidInput(
+            "The header is not the agreed one.",
+            rows=[
+                {
+                    "row": 1,
+                    "message": f"Missing column(s): {', '.join(missing)}; the header is {','.join(HEADER)}.",
+                }
+            ],
+        )
+    groups: OrderedDict[tuple[str, str], Group] = OrderedDict()
+    count = 0
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        count += 1
+        if count > MAX_ROWS:
+            raise InvalidInput(
+                f"At most {MAX_ROWS} rows per file.",
+                rows=[{"row": number, "message": "Too many rows; split the file."}],
+            )
+        if len(cells) != len(header):
+            errors.append({"row": number, "message": f"Expected {len(header)} cells, found {len(cells)}."})
+            continue
+        row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+        if not row["lot_number"] or not row["test"]:
+            errors.append({"row": number, "message": "lot_number and test are required."})
+            continue
+        key = (row["lot_number"].upper(), row["test"])
+        group = groups.setdefault(key, Group(key[0], key[1], number))
+        group.rows.append((number, row))
+    if count == 0:
+        raise InvalidInput(
+            "The file has no result rows.", rows=[{"row": 2, "message": "No rows after the header."}]
+        )
+    return list(groups.values()), count, errors
+
+
+def _number(text: str, number: int, errors: list[dict[str, Any]]) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        errors.append({"row": number, "message": f"value {text!r} is not a number."})
+        return None
+    if not math.isfinite(value):
+        errors.append({"row": number, "message": f"value {text!r} is not a finite number."})
+        return None
+    return value
+
+
+def _time(text: str, number: int, errors: list[dict[str, Any]]) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        errors.append({"row": number, "message": f"tested_at {text!r} is not an ISO 8601 time."})
+        return None
+    if moment.tzinfo is None:
+        errors.append(
+            {"row": number, "message": f"tested_at {text!r} needs an offset, e.g. 2026-11-25T09:30:00Z."}
+        )
+        return None
+    return moment
+
+
+def _arguments(group: Group, kind: str, errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The add_result arguments for one group, or None when a row is bad (errors say which)."""
+    before = len(errors)
+    first_number, first = group.rows[0]
+    common = {
+        "test": group.test,
+        "method": first["method"] or None,
+        "analyst": first["analyst"] or None,
+        "tested_at": _time(first["tested_at"], first_number, errors),
+    }
+    if kind == "content_uniformity":
+        seen: dict[int, int] = {}
+        values: list[tuple[int, float]] = []
+        for number, row in group.rows:
+            try:
+                replicate = int(row["replicate"])
+            except ValueError:
+                errors.append(
+                    {"row": number, "message": f"replicate {row['replicate']!r} must be a whole number."}
+                )
+                continue
+            if replicate in seen:
+                errors.append(
+                    {"row": number, "message": f"replicate {replicate} repeats row {seen[replicate]}."}
+                )
+                continue
+            seen[replicate] = number
+            value = _number(row["value"], number, errors)
+            if value is not None:
+                values.append((replicate, value))
+        common["values"] = [v for _, v in sorted(values)]
+    else:
+        if len(group.rows) > 1:
+            for number, _row in group.rows[1:]:
+                errors.append(
+                    {
+                        "row": number,
+                        "message": f"{group.test} of {group.lot_number} takes one row; "
+                        f"row {first_number} has it already.",
+                    }
+                )
+        if kind == "range":
+            common["value"] = _number(first["value"], first_number, errors)
+        else:
+            common["value"] = first["value"]
+    return common if len(errors) == before else None
+
+
+def import_csv(actor: User, raw: str | bytes) -> ImportSummary:
+    """Record every result of the file, or none: any bad row refuses the whole file (400)."""
+    require_role(actor, *results.ANALYSTS)
+    groups, count, errors = _groups(_text(raw))
+    touched: dict[str, Batch] = {}
+    recorded = 0
+    for group in groups:
+        try:
+            batch = touched.get(group.lot_number) or batches.get_batch(group.lot_number, for_update=True)
+        except NotFound:
+            errors.append(
+                {"row": group.first_row, "message": f"No batch with lot number {group.lot_number}."}
+            )
+            continue
+        touched[batch.lot_number] = batch
+        try:
+            kind = results.spec_test(batch, group.test)["kind"]
+        except ServiceError as exc:
+            errors.append({"row": group.first_row, "message": exc.fields.get("test", exc.message)})
+            continue
+        arguments = _arguments(group, kind, errors)
+        if arguments is None:
+            continue
+        try:
+            results.add_result(actor, batch, source="imported", **arguments)
+        except ServiceError as exc:
+            detail = "; ".join(exc.fields.values()) or exc.message
+            errors.append(
+                {
+                    "row": group.first_row,
+                    "message": f"{group.lot_number} {group.test}: {exc.message} {detail}".strip(),
+                }
+            )
+            continue
+        recorded += 1
+    if errors:
+        db.session.rollback()
+        raise InvalidInput(
+            f"Nothing was imported: {len(errors)} row(s) need fixing.",
+            rows=sorted(errors, key=lambda e: e["row"]),
+        )
+    for batch in touched.values():
+        judgement.judge(actor, batch)
+    db.session.commit()
+    return ImportSummary(results=recorded, rows=count, batches=sorted(touched))

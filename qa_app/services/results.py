@@ -1,0 +1,194 @@
+"""Results in: one service for the pages, the API and the CSV import. Never edited or deleted."""
+
+import math
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from qa_app.domain import evaluation as ev
+from qa_app.errors import InvalidInput, WrongState
+from qa_app.extensions import db
+from qa_app.models import Batch, Investigation, Result, User
+from qa_app.services import audit, batches, clock, judgement
+from qa_app.services.accounts import require_role
+
+ANALYSTS = ("technician", "reviewer")
+MAX_MAGNITUDE = 1e6
+
+
+def spec_test(batch: Batch, key: str) -> dict[str, Any]:
+    for test in batch.specification["tests"]:
+        if test["key"] == key:
+            return test
+    known = ", ".join(t["key"] for t in batch.specification["tests"])
+    raise InvalidInput(
+        f"{batch.lot_number} has no test {key!r}.",
+        {"test": f"Unknown test; this batch's specification has: {known}."},
+    )
+
+
+def _number(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"{field} must be a number.", {field: "Must be a number."})
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+        raise InvalidInput(
+            f"{field} must be a finite number.",
+            {field: f"Must be a finite number within ±{MAX_MAGNITUDE:g}."},
+        )
+    return float(value)
+
+
+def _pending_stage1(batch: Batch, key: str) -> Result | None:
+    """A stage-1 content uniformity result still waiting for its 20 more units."""
+    later = so.aliased(Result)
+    stmt = (
+        sa.select(Result)
+        .where(Result.batch_id == batch.id, Result.test_key == key, Result.status == "more_units_required")
+        .where(~sa.exists().where(later.stage1_result_id == Result.id))
+        .order_by(Result.id.desc())
+        .limit(1)
+    )
+    return db.session.scalar(stmt)
+
+
+def _evaluate(
+    test: dict[str, Any], value: Any, values: Any, pending: Result | None
+) -> tuple[Any, str | None, ev.Evaluation]:
+    kind = test["kind"]
+    label = test["key"].replace("_", " ").capitalize()
+    if kind == "range":
+        if values is not None or value is None:
+            raise InvalidInput(f"{test['key']} takes one value.", {"value": "Give one number as value."})
+        number = _number(value, "value")
+        limits = ev.RangeLimits(test.get("min"), test.get("max"), test.get("decimals", 1))
+        return [number], None, ev.evaluate_range(number, limits, label=label, unit=test.get("unit", ""))
+    if kind == "attribute":
+        if values is not None or not isinstance(value, str) or not value.strip():
+            raise InvalidInput(
+                f"{test['key']} takes the observed text.", {"value": "Describe what was observed."}
+            )
+        return (
+            None,
+            value.strip(),
+            ev.evaluate_attribute(value.strip(), ev.AttributeLimits(test["expected"]), label=label),
+        )
+    if value is not None or not isinstance(values, list):
+        raise InvalidInput(
+            "Content uniformity takes a list of values.", {"values": "Give the unit contents as a list."}
+        )
+    numbers = [_number(v, f"values.{i}") for i, v in enumerate(values)]
+    if any(v < 0 for v in numbers):
+        raise InvalidInput(
+            "A unit's content cannot be negative.", {"values": "Contents are % of label claim, ≥ 0."}
+        )
+    needed = ev.STAGE2_UNITS if pending else ev.STAGE1_UNITS
+    if len(numbers) != needed:
+        stage = "stage 2 (20 more units)" if pending else "stage 1"
+        raise InvalidInput(
+            f"Content uniformity at {stage} needs {needed} values; got {len(numbers)}.",
+            {"values": f"Give exactly {needed} values, one per unit."},
+        )
+    limits = ev.ContentUniformityLimits(test.get("target", 100.0))
+    stage1 = pending.values if pending else numbers
+    return numbers, None, ev.evaluate_content_uniformity(stage1, numbers if pending else None, limits)
+
+
+def add_result(
+    actor: User,
+    batch: Batch,
+    *,
+    test: str,
+    value: Any = None,
+    values: Any = None,
+    method: str | None = None,
+    analyst: str | None = None,
+    tested_at: datetime | None = None,
+    source: str = "entered",
+) -> Result:
+    """Record one result on a locked batch in the caller's transaction (no judgement, no commit)."""
+    if batch.status not in judgement.JUDGED_STATES:
+        raise WrongState(
+            f"Batch {batch.lot_number} is {batch.status}; results are recorded only between "
+            "completion and release.",
+            {"lot_number": f"The batch is {batch.status}."},
+        )
+    spec = spec_test(batch, test)
+    pending = _pending_stage1(batch, test) if spec["kind"] == "content_uniformity" else None
+    numbers, text, outcome = _evaluate(spec, value, values, pending)
+    tested_at = clock.past_or_now(tested_at, "tested_at")
+    investigation = None if pending else _retest_of(batch, test)
+    result = Result(
+        batch_id=batch.id,
+        test_key=test,
+        kind=spec["kind"],
+        values=numbers,
+        text_value=text,
+        unit=spec.get("unit", ""),
+        method=(method or spec.get("method", "")).strip()[:200],
+        analyst=(analyst or actor.full_name).strip()[:200],
+        tested_at=tested_at,
+        source=source,
+        status=outcome.status,
+        evaluation=outcome.as_dict(),
+        stage1_result_id=pending.id if pending else None,
+        retest_of_id=investigation.id if investigation else None,
+        recorded_by_id=actor.id,
+    )
+    db.session.add(result)
+    db.session.flush()
+    audit.record(
+        "result.recorded",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        new={
+            "result_id": result.id,
+            "test": test,
+            "values": numbers,
+            "text": text,
+            "source": source,
+            "status": outcome.status,
+            "evaluation": result.evaluation,
+            "retest_of_investigation": result.retest_of_id,
+            "stage1_result": result.stage1_result_id,
+        },
+    )
+    return result
+
+
+def _retest_of(batch: Batch, test: str) -> Investigation | None:
+    """The investigation a new result for ``test`` is a retest under, checked against its allowance.
+
+    The allowance is fixed when the investigation opens and is never changed by the results:
+    no testing into compliance.
+    """
+    investigation = db.session.scalar(
+        sa.select(Investigation)
+        .where(Investigation.batch_id == batch.id, Investigation.test_key == test)
+        .order_by(Investigation.id.desc())
+        .limit(1)
+    )
+    if investigation is None:
+        return None
+    used = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Result).where(Result.retest_of_id == investigation.id)
+    )
+    if used >= investigation.retests_allowed:
+        raise WrongState(
+            f"Investigation {investigation.id} allows {investigation.retests_allowed} retest(s) of {test}, "
+            f"fixed when it opened; {used} already recorded.",
+            {"test": "No retest left under the investigation's plan."},
+        )
+    return investigation
+
+
+def record_result(actor: User, lot_number: str, **fields: Any) -> Result:
+    """Record a result and move the batch to where its results now put it."""
+    require_role(actor, *ANALYSTS)
+    batch = batches.get_batch(lot_number, for_update=True)
+    result = add_result(actor, batch, **fields)
+    judgement.judge(actor, batch)
+    db.session.commit()
+    return result
