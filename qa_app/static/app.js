@@ -19,3 +19,20 @@ document.addEventListener("keydown", (event) => {
   const next = controls[controls.indexOf(field) + 1];
   if (next) next.focus();
 });
+
+// A spreadsheet column pasted into a cell of a value grid fills that cell and the ones after it.
+document.addEventListener("paste", (event) => {
+  const cell = event.target;
+  const grid = cell instanceof HTMLInputElement ? cell.closest("[data-grid]") : null;
+  if (!grid) return;
+  const parts = (event.clipboardData || window.clipboardData).getData("text").split(/[\s;]+/).filter(Boolean);
+  if (parts.length < 2) return;
+  event.preventDefault();
+  const cells = Array.from(grid.querySelectorAll("input"));
+  let i = cells.indexOf(cell);
+  for (const part of parts) {
+    if (i >= cells.length) break;
+    cells[i++].value = part;
+  }
+  (cells[Math.min(i, cells.length - 1)] || cell).focus();
+});

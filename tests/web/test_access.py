@@ -55,6 +55,11 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("batches.index", "GET"): ANY,
     ("batches.record", "GET"): ANY,
     ("batches.label", "GET"): ANY,
+    ("batches.add_result", "POST"): COMPOUNDERS,
+    ("batches.open_investigation", "POST"): REVIEWER,
+    ("batches.close_investigation", "POST"): REVIEWER,
+    ("batches.import_results", "GET"): COMPOUNDERS,
+    ("batches.import_results", "POST"): COMPOUNDERS,
     ("batches.new", "GET"): COMPOUNDERS,
     ("batches.new", "POST"): COMPOUNDERS,
     ("batches.add_component", "POST"): COMPOUNDERS,
@@ -159,6 +164,8 @@ def walk_app(databases, tmp_path_factory) -> Iterator[Flask]:
             "code": FORMULA,
             "lot_number": batch.lot_number,
             "investigation_id": 1,
+            "result_id": 1,
+            "test": "assay",
         }
     yield app
     with app.app_context():

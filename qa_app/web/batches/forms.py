@@ -3,8 +3,9 @@
 from datetime import datetime
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DecimalField, FieldList, FileField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import DateTimeLocalField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from qa_app.errors import InvalidInput
@@ -121,3 +122,71 @@ class DiscardForm(FlaskForm):
 class MoveForm(FlaskForm):
     storage_unit = SelectField("Move to", validators=[DataRequired("Choose a storage unit.")])
     at = DateTimeLocalField("Moved at (default now)", validators=[Optional()])
+
+
+class ResultForm(FlaskForm):
+    """One result of one test. Content uniformity fills the grid of unit values (10, then 20)."""
+
+    value = StringField("Result", validators=[Optional(), Length(max=2000)])
+    values = FieldList(StringField("Unit", validators=[Optional()]), min_entries=10, max_entries=20)
+    method = StringField("Method", validators=[Optional(), Length(max=200)])
+    analyst = StringField("Analyst", validators=[Optional(), Length(max=200)])
+    tested_at = DateTimeLocalField("Tested at (default now)", validators=[Optional()])
+
+    def number_values(self) -> list[float]:
+        """The grid's filled cells as numbers (the service checks how many there must be)."""
+        filled = [(i, (entry.data or "").strip()) for i, entry in enumerate(self.values.entries)]
+        numbers = []
+        for i, text in filled:
+            if not text:
+                continue
+            try:
+                numbers.append(float(text.replace(",", ".")))
+            except ValueError:
+                raise InvalidInput(
+                    f"Unit {i + 1}: {text!r} is not a number.",
+                    {"values": f"Unit {i + 1}: {text!r} is not a number."},
+                ) from None
+        return numbers
+
+    def number_or_text(self, kind: str):
+        text = (self.value.data or "").strip()
+        if kind != "range":
+            return text
+        try:
+            return float(text.replace(",", "."))
+        except ValueError:
+            raise InvalidInput(
+                f"{text!r} is not a number.", {"value": "Give the result as a number."}
+            ) from None
+
+
+class OpenInvestigationForm(FlaskForm):
+    retests_allowed = IntegerField(
+        "Retests allowed (fixed now, before any retest)",
+        validators=[InputRequired("Fix the number of retests (0–10).")],
+    )
+
+
+class CloseInvestigationForm(SignatureFields, FlaskForm):
+    phase = SelectField(
+        "Phase",
+        choices=[SelectChoice("I", "Phase I (laboratory)"), SelectChoice("II", "Phase II (full-scale)")],
+    )
+    assignable_cause = SelectField(
+        "Assignable cause",
+        choices=[
+            SelectChoice("laboratory", "Laboratory error (invalidates the result)"),
+            SelectChoice("manufacturing", "Manufacturing (confirms the OOS)"),
+            SelectChoice("none", "None found (confirms the OOS)"),
+        ],
+    )
+    cause = TextAreaField("The cause found", validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
+    conclusion = TextAreaField(
+        "Conclusion", validators=[DataRequired("State the conclusion.")], render_kw={"rows": 3}
+    )
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Results CSV from the laboratory")
+    text = TextAreaField("…or paste the CSV here", validators=[Optional()], render_kw={"rows": 8})

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -10,15 +10,28 @@ from qa_app.api.batches import batch_filter
 from qa_app.errors import ServiceError
 from qa_app.models import BATCH_STATUSES
 from qa_app.reports.labels import BatchLabel, batch_label_pdf
-from qa_app.services import batch_view, batches, clock, formulas, storage
+from qa_app.services import (
+    batch_view,
+    batches,
+    clock,
+    formulas,
+    investigations,
+    result_import,
+    results,
+    storage,
+)
 from qa_app.services.pagination import page_args
 from qa_app.web.access import roles_required
 from qa_app.web.batches.forms import (
+    CloseInvestigationForm,
     CompleteForm,
     ComponentForm,
     DiscardForm,
+    ImportForm,
     MoveForm,
     NewBatchForm,
+    OpenInvestigationForm,
+    ResultForm,
     VerifyForm,
     WeightCheckForm,
     decimal_or_none,
@@ -105,6 +118,14 @@ def new():
 def _render_record(lot_number: str, submitted: tuple[str, object] | None = None, status: int = 200):
     view = batch_view.load(lot_number)
     forms = {name: cls(formdata=None) for name, cls in FORMS.items()}
+    for test in view.batch.specification["tests"]:
+        forms[f"result:{test['key']}"] = ResultForm(formdata=None, prefix=f"r-{test['key']}")
+    for result in view.evidence.results:
+        forms[f"open:{result.id}"] = OpenInvestigationForm(formdata=None, prefix=f"inv-{result.id}")
+    for investigation in view.evidence.investigations:
+        forms[f"close:{investigation.id}"] = CloseInvestigationForm(
+            formdata=None, prefix=f"close-{investigation.id}"
+        )
     if submitted is not None:
         forms[submitted[0]] = submitted[1]
     units = [
@@ -120,7 +141,29 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         b=view.batch,
         forms=forms,
         can_compound=current_user.has_role(*COMPOUNDERS),
+        can_review=current_user.has_role("reviewer"),
+        pending_stage1=pending_stage1(view),
+        related=related_batches(view),
     ), status
+
+
+def pending_stage1(view) -> set[str]:
+    """Content-uniformity tests whose stage 1 waits for 20 more units."""
+    completed = {r.stage1_result_id for r in view.evidence.results}
+    return {
+        r.test_key
+        for r in view.evidence.results
+        if r.status == "more_units_required" and r.id not in completed
+    }
+
+
+def related_batches(view) -> dict[int, list]:
+    """For phase II investigations, the other batches that share the API lot or formula version."""
+    return {
+        inv.id: investigations.related_batches(inv)
+        for inv in view.evidence.investigations
+        if inv.phase == "II" or inv.status == "closed"
+    }
 
 
 @bp.route("/<lot_number>")
@@ -129,9 +172,17 @@ def record(lot_number: str):
     return _render_record(lot_number)
 
 
-def _act(lot_number: str, name: str, action: Callable, done: str | None, prepare: Callable | None = None):
+def _act(
+    lot_number: str,
+    name: str,
+    action: Callable,
+    done: str | None,
+    prepare: Callable | None = None,
+    form=None,
+    anchor: str | None = None,
+):
     """Run one service for a submitted form; on refusal show the record again with the form as typed."""
-    form = FORMS[name]()
+    form = form if form is not None else FORMS[name]()
     if prepare:
         prepare(form)
     if form.validate_on_submit():
@@ -142,7 +193,7 @@ def _act(lot_number: str, name: str, action: Callable, done: str | None, prepare
             return _render_record(lot_number, (name, form), exc.status)
         if done:
             flash(done, "success")
-        return redirect(url_for("batches.record", lot_number=lot_number) + f"#{name}")
+        return redirect(url_for("batches.record", lot_number=lot_number) + f"#{anchor or name}")
     return _render_record(lot_number, (name, form), 400)
 
 
@@ -281,3 +332,105 @@ def label(lot_number: str):
         mimetype="application/pdf",
         headers={"Content-Disposition": f"inline; filename={b.lot_number}-label.pdf"},
     )
+
+
+@bp.route("/<lot_number>/results/<test>", methods=["POST"])
+@roles_required(*COMPOUNDERS)
+def add_result(lot_number: str, test: str):
+    """One result of one test of the frozen specification; the batch is judged again at once."""
+    batch = batches.get_batch(lot_number)
+    spec = results.spec_test(batch, test)
+    form = ResultForm(prefix=f"r-{test}")
+
+    def run(f) -> None:
+        data = (
+            {"values": f.number_values()}
+            if spec["kind"] == "content_uniformity"
+            else {"value": f.number_or_text(spec["kind"])}
+        )
+        result = results.record_result(
+            current_user,
+            lot_number,
+            test=test,
+            method=f.method.data or None,
+            analyst=f.analyst.data or None,
+            tested_at=local_moment(f.tested_at.data),
+            source="entered",
+            **data,
+        )
+        flash(
+            f"{test}: {result.evaluation.get('message', result.status)}",
+            "error" if result.status == "fail" else "success",
+        )
+
+    return _act(lot_number, f"result:{test}", run, None, form=form, anchor="results")
+
+
+@bp.route("/<lot_number>/investigations/<int:result_id>", methods=["POST"])
+@roles_required("reviewer")
+def open_investigation(lot_number: str, result_id: int):
+    """Open an OOS investigation on a failing result, with its retest allowance fixed now."""
+    form = OpenInvestigationForm(prefix=f"inv-{result_id}")
+    return _act(
+        lot_number,
+        f"open:{result_id}",
+        lambda f: investigations.open_investigation(
+            current_user,
+            lot_number,
+            result_id=result_id,
+            retests_allowed=f.retests_allowed.data,
+        ),
+        "Investigation opened (phase I).",
+        form=form,
+        anchor="investigations",
+    )
+
+
+@bp.route("/<lot_number>/investigations/<int:investigation_id>/close", methods=["POST"])
+@roles_required("reviewer")
+def close_investigation(lot_number: str, investigation_id: int):
+    """Close an investigation with a signed conclusion (meaning reviewed)."""
+    if investigations.get_investigation(investigation_id).batch_id != batches.get_batch(lot_number).id:
+        abort(404, description=f"Investigation {investigation_id} is not one of {lot_number}.")
+    form = CloseInvestigationForm(prefix=f"close-{investigation_id}")
+    return _act(
+        lot_number,
+        f"close:{investigation_id}",
+        lambda f: investigations.close_investigation(
+            current_user,
+            investigation_id,
+            f.signature_input("reviewed"),
+            phase=f.phase.data,
+            assignable_cause=f.assignable_cause.data,
+            cause=f.cause.data,
+            conclusion=f.conclusion.data,
+        ),
+        "Investigation closed and signed.",
+        form=form,
+        anchor="investigations",
+    )
+
+
+@bp.route("/import-results", methods=["GET", "POST"])
+@roles_required(*COMPOUNDERS)
+def import_results():
+    """Upload the contract laboratory's CSV: every row is recorded, or none, with each bad row named."""
+    form = ImportForm()
+    rows: list[dict] = []
+    status = 200
+    if form.validate_on_submit():
+        upload = request.files.get(form.file.name)
+        raw = upload.read() if upload and upload.filename else (form.text.data or "").encode()
+        try:
+            summary = result_import.import_csv(current_user, raw)
+        except ServiceError as exc:
+            form.form_errors.append(exc.message)
+            rows, status = exc.rows, exc.status
+        else:
+            flash(
+                f"Imported {summary.results} result(s) from {summary.rows} row(s) for "
+                f"{', '.join(summary.batches)}.",
+                "success",
+            )
+            return redirect(url_for("batches.import_results"))
+    return render_template("batches/import.html", form=form, rows=rows, header=result_import.HEADER), status
