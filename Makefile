@@ -44,6 +44,7 @@ format: install-dev
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-## Benchmarks (numbers for the notes; nothing is asserted): 100,000 batches on SQLite
+## Benchmarks (numbers for the notes; nothing is asserted): 100,000 batches; CU evaluation; CSV import
 bench: install-dev
 	$(BIN)/python bench/bench_batches.py
+	$(BIN)/python bench/bench_results.py
