@@ -6,7 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_app.extensions import db
-from qa_app.models import Batch, FormulaVersion, MaterialLot, User
+from qa_app.models import Batch, FormulaVersion, Investigation, MaterialLot, User
 from qa_app.services import clock
 
 OPEN_STATUSES = ("draft", "quarantine", "on_hold", "awaiting_release")
@@ -62,3 +62,24 @@ def near_bud(days: int = 14) -> list[Batch]:
         .where(Batch.status.in_(OPEN_STATUSES), Batch.bud <= horizon)
         .order_by(Batch.bud, Batch.id)
     )
+
+
+def awaiting_results() -> list[Batch]:
+    """Completed batches still waiting for results, oldest first."""
+    return _batches(sa.select(Batch).where(Batch.status == "quarantine").order_by(Batch.id))
+
+
+def on_hold() -> list[Batch]:
+    return _batches(sa.select(Batch).where(Batch.status == "on_hold").order_by(Batch.id))
+
+
+def open_investigations() -> list[tuple[Investigation, str]]:
+    """Open OOS investigations with the lot number of their batch, oldest first."""
+    stmt = (
+        sa.select(Investigation, Batch.lot_number)
+        .join(Batch, Batch.id == Investigation.batch_id)
+        .where(Investigation.status == "open")
+        .order_by(Investigation.id)
+        .limit(LIMIT)
+    )
+    return [(inv, lot) for inv, lot in db.session.execute(stmt)]

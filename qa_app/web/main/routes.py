@@ -23,6 +23,9 @@ def home():
         lots_in_quarantine=worklists.lots_in_quarantine() if reviewer else [],
         formula_drafts=worklists.formula_drafts(current_user) if approver else [],
         near_bud=worklists.near_bud() if reviewer else [],
+        awaiting_results=worklists.awaiting_results() if compounder else [],
+        on_hold=worklists.on_hold() if reviewer else [],
+        open_investigations=worklists.open_investigations() if reviewer else [],
         security_events=accounts.recent_security_events() if current_user.has_role("admin") else [],
         last_sign_in=accounts.previous_sign_in(current_user),
     )
