@@ -170,7 +170,8 @@ def create_batch(
     compounded_at = clock.past_or_now(compounded_at, "compounded_at")
     try:
         dose = compounding.dose_mg(version.dosage_form, strength_mg, concentration, dose_amount)
-        compounding.check_strength(dose, body["strength_min_mg"], body["strength_max_mg"])
+        dose_field = {"capsule": "strength_mg", "cream": "dose_g"}.get(version.dosage_form, "dose_volume_ml")
+        compounding.check_strength(dose, body["strength_min_mg"], body["strength_max_mg"], field=dose_field)
         compounding.check_quantity(quantity, version.dosage_form)
     except CompoundingError as exc:
         raise _invalid(exc) from None

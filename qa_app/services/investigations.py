@@ -117,6 +117,8 @@ def close_investigation(
         fields["cause"] = "Describe the assignable cause that was found."
     if not conclusion:
         fields["conclusion"] = "State the conclusion."
+    if phase == "I" and investigation.phase == "II":
+        fields["phase"] = "This investigation is in phase II already; it closes as phase II."
     if fields:
         raise InvalidInput("The investigation was not closed: correct the marked fields.", fields)
     if phase == "I" and assignable_cause != "laboratory":

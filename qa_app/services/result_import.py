@@ -131,6 +131,8 @@ def _arguments(group: Group, kind: str, errors: list[dict[str, Any]]) -> dict[st
         "analyst": first["analyst"] or None,
         "tested_at": _time(first["tested_at"], first_number, errors),
     }
+    for number, row in group.rows[1:]:
+        _time(row["tested_at"], number, errors)  # every row's time must be a time, not only the first's
     if kind == "content_uniformity":
         seen: dict[int, int] = {}
         values: list[tuple[int, float]] = []

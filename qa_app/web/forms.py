@@ -5,14 +5,18 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from qa_app.errors import ServiceError
+from qa_app.extensions import db
 from qa_app.services.signatures import SignatureInput
 
 
 def apply_field_errors(form: FlaskForm, exc: ServiceError, aliases: dict[str, str] | None = None) -> None:
     """Put each field message of ``exc`` beside its field; the rest above the form.
 
-    ``aliases`` maps a service's field name to the form's, where the two differ.
+    ``aliases`` maps a service's field name to the form's, where the two differ. A refusal
+    leaves nothing of the use case behind: the session is rolled back first, so the page that
+    follows shows what is stored, not what was attempted.
     """
+    db.session.rollback()
     placed = False
     for name, message in exc.fields.items():
         name = (aliases or {}).get(name, name)

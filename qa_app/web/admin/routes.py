@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from qa_app.errors import ServiceError
+from qa_app.extensions import db
 from qa_app.models.types import utcnow
 from qa_app.services import accounts
 from qa_app.web.access import roles_required
@@ -100,6 +101,7 @@ def _account_action(username: str, action, done: str):
         try:
             action(form.reason.data or None)
         except ServiceError as exc:
+            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(done, "success")

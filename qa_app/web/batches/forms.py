@@ -114,6 +114,12 @@ class CompleteForm(FlaskForm):
     at = DateTimeLocalField("Placed there at (default now)", validators=[Optional()])
     deviation_reason = StringField("Deviation reason (yield outside 95–105 %)", validators=[Optional()])
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The component form on the same page has a deviation reason too: ids must stay unique.
+        self.deviation_reason.id = "complete-deviation_reason"
+        self.at.id = "complete-at"
+
 
 class DiscardForm(FlaskForm):
     reason = StringField("Reason for discarding", validators=[DataRequired("Give the reason.")])

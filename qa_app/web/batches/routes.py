@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from qa_app.api.batches import batch_filter
 from qa_app.errors import ServiceError
+from qa_app.extensions import db
 from qa_app.models import BATCH_STATUSES
 from qa_app.reports.labels import BatchLabel, batch_label_pdf
 from qa_app.services import (
@@ -180,6 +181,7 @@ def _act(
     prepare: Callable | None = None,
     form=None,
     anchor: str | None = None,
+    aliases: dict[str, str] | None = None,
 ):
     """Run one service for a submitted form; on refusal show the record again with the form as typed."""
     form = form if form is not None else FORMS[name]()
@@ -189,7 +191,8 @@ def _act(
         try:
             action(form)
         except ServiceError as exc:
-            apply_field_errors(form, exc)
+            apply_field_errors(form, exc, aliases=aliases)
+            flash(exc.message, "error")  # also where it is seen when the form is no longer shown
             return _render_record(lot_number, (name, form), exc.status)
         if done:
             flash(done, "success")
@@ -244,7 +247,7 @@ def weight_check(lot_number: str):
         outcome["message"] = check.summary["message"]
         outcome["category"] = "success" if check.passed else "error"
 
-    response = _act(lot_number, "weight_check", run, None)
+    response = _act(lot_number, "weight_check", run, None, aliases={"weights_mg": "weights"})
     if outcome:
         flash(
             f"Capsule weight check {'passed' if outcome['category'] == 'success' else 'FAILED'}: "
@@ -424,6 +427,7 @@ def import_results():
         try:
             summary = result_import.import_csv(current_user, raw)
         except ServiceError as exc:
+            db.session.rollback()
             form.form_errors.append(exc.message)
             rows, status = exc.rows, exc.status
         else:
