@@ -16,6 +16,12 @@ from qa_app.services.accounts import require_role
 
 ANALYSTS = ("technician", "reviewer")
 MAX_MAGNITUDE = 1e6
+TEST_LABELS = {
+    "ph": "pH",
+    "assay": "Assay",
+    "fill_volume": "Fill volume",
+    "content_uniformity": "Content uniformity",
+}
 
 
 def spec_test(batch: Batch, key: str) -> dict[str, Any]:
@@ -57,7 +63,7 @@ def _evaluate(
     test: dict[str, Any], value: Any, values: Any, pending: Result | None
 ) -> tuple[Any, str | None, ev.Evaluation]:
     kind = test["kind"]
-    label = test["key"].replace("_", " ").capitalize()
+    label = TEST_LABELS.get(test["key"], test["key"].replace("_", " ").capitalize())
     if kind == "range":
         if values is not None or value is None:
             raise InvalidInput(f"{test['key']} takes one value.", {"value": "Give one number as value."})
@@ -127,7 +133,7 @@ def add_result(
         text_value=text,
         unit=spec.get("unit", ""),
         method=(method or spec.get("method", "")).strip()[:200],
-        analyst=(analyst or actor.full_name).strip()[:200],
+        analyst=(analyst or ("" if source == "imported" else actor.full_name)).strip()[:200],
         tested_at=tested_at,
         source=source,
         status=outcome.status,
@@ -162,7 +168,8 @@ def _retest_of(batch: Batch, test: str) -> Investigation | None:
     """The investigation a new result for ``test`` is a retest under, checked against its allowance.
 
     The allowance is fixed when the investigation opens and is never changed by the results:
-    no testing into compliance.
+    no testing into compliance. Once a laboratory cause has invalidated the original result, new
+    results are the batch's results again, not retests under the plan.
     """
     investigation = db.session.scalar(
         sa.select(Investigation)
@@ -170,7 +177,8 @@ def _retest_of(batch: Batch, test: str) -> Investigation | None:
         .order_by(Investigation.id.desc())
         .limit(1)
     )
-    if investigation is None:
+    if investigation is None or investigation.outcome == "invalidated":
+        # A laboratory cause took the original result out; what follows is the batch's result.
         return None
     used = db.session.scalar(
         sa.select(sa.func.count()).select_from(Result).where(Result.retest_of_id == investigation.id)

@@ -54,7 +54,12 @@ def test_vector_a_passes_at_stage_one_with_its_numbers(client, tina, lot):
     response = post(client, tina, lot, test="content_uniformity", values=VECTOR_A)
     assert response.status_code == 201, response.get_json()
     evaluation = response.get_json()["evaluation"]
-    assert (evaluation["status"], evaluation["av"], evaluation["stage"], evaluation["n"]) == ("pass", 3.4, 1, 10)
+    assert (evaluation["status"], evaluation["av"], evaluation["stage"], evaluation["n"]) == (
+        "pass",
+        3.4,
+        1,
+        10,
+    )
     assert evaluation["mean"] == pytest.approx(99.92)
     assert evaluation["sd"] == pytest.approx(1.41798, abs=1e-5)
 
@@ -76,7 +81,11 @@ def test_the_faq_set_needs_twenty_more_units_then_is_judged_on_thirty(client, ti
     assert nine.status_code == 400
     assert nine.get_json()["error"]["fields"] == {"values": "Give exactly 20 values, one per unit."}
     second = post(client, tina, lot, test="content_uniformity", values=[100.0] * 20).get_json()
-    assert (second["evaluation"]["stage"], second["evaluation"]["n"], second["stage1_result_id"]) == (2, 30, first["id"])
+    assert (second["evaluation"]["stage"], second["evaluation"]["n"], second["stage1_result_id"]) == (
+        2,
+        30,
+        first["id"],
+    )
     assert second["evaluation"]["status"] == "pass"
 
 
@@ -86,20 +95,34 @@ def test_a_failing_assay_holds_the_batch_and_a_laboratory_cause_invalidates_it(c
     held = status_of(client, tina, lot)
     assert held["status"] == "on_hold"
     assert [h["kind"] for h in held["holds"]] == ["oos"]
-    opened = client.post(f"/api/v1/batches/{lot}/investigations", json={"result_id": failed["id"], "retests_allowed": 1},
-                         headers=rob)
+    opened = client.post(
+        f"/api/v1/batches/{lot}/investigations",
+        json={"result_id": failed["id"], "retests_allowed": 1},
+        headers=rob,
+    )
     assert opened.status_code == 201, opened.get_json()
     investigation = opened.get_json()["id"]
     assert post(client, tina, lot, test="assay", value=99.5).status_code == 201  # the one planned retest
     extra = post(client, tina, lot, test="assay", value=99.6)
     assert extra.status_code == 409
     sign = {"username": "rob", "password": PASSWORD, "meaning": "reviewed"}
-    phase_one = client.post(f"/api/v1/investigations/{investigation}/close", headers=rob,
-                            json={"signature": sign, "phase": "I", "assignable_cause": "none", "conclusion": "No error"})
+    phase_one = client.post(
+        f"/api/v1/investigations/{investigation}/close",
+        headers=rob,
+        json={"signature": sign, "phase": "I", "assignable_cause": "none", "conclusion": "No error"},
+    )
     assert phase_one.status_code == 409
-    closed = client.post(f"/api/v1/investigations/{investigation}/close", headers=rob,
-                         json={"signature": sign, "phase": "II", "assignable_cause": "laboratory",
-                               "cause": "Standard prepared at the wrong dilution", "conclusion": "Original result invalid"})
+    closed = client.post(
+        f"/api/v1/investigations/{investigation}/close",
+        headers=rob,
+        json={
+            "signature": sign,
+            "phase": "II",
+            "assignable_cause": "laboratory",
+            "cause": "Standard prepared at the wrong dilution",
+            "conclusion": "Original result invalid",
+        },
+    )
     assert closed.status_code == 200, closed.get_json()
     body = status_of(client, tina, lot)
     original = next(r for r in body["results"] if r["id"] == failed["id"])
@@ -110,13 +133,24 @@ def test_a_failing_assay_holds_the_batch_and_a_laboratory_cause_invalidates_it(c
 
 def test_a_confirmed_oos_holds_for_good_whatever_the_retests_show(client, tina, rob, lot):
     failed = post(client, tina, lot, test="assay", value=111.0).get_json()
-    investigation = client.post(f"/api/v1/batches/{lot}/investigations", headers=rob,
-                                json={"result_id": failed["id"], "retests_allowed": 2}).get_json()["id"]
+    investigation = client.post(
+        f"/api/v1/batches/{lot}/investigations",
+        headers=rob,
+        json={"result_id": failed["id"], "retests_allowed": 2},
+    ).get_json()["id"]
     post(client, tina, lot, test="assay", value=100.0)
     sign = {"username": "rob", "password": PASSWORD, "meaning": "reviewed"}
-    client.post(f"/api/v1/investigations/{investigation}/close", headers=rob,
-                json={"signature": sign, "phase": "II", "assignable_cause": "manufacturing",
-                      "cause": "Blend not uniform", "conclusion": "OOS confirmed"})
+    client.post(
+        f"/api/v1/investigations/{investigation}/close",
+        headers=rob,
+        json={
+            "signature": sign,
+            "phase": "II",
+            "assignable_cause": "manufacturing",
+            "cause": "Blend not uniform",
+            "conclusion": "OOS confirmed",
+        },
+    )
     for test, value in (("content_uniformity", VECTOR_A), ("appearance", "Conforms")):
         key = "values" if test == "content_uniformity" else "value"
         post(client, tina, lot, test=test, **{key: value})
@@ -144,8 +178,9 @@ def test_bad_results_are_refused_naming_the_field(client, tina, lot, body, field
 
 
 def test_a_draft_takes_no_results(client, tina, lot, app):
-    draft = client.post("/api/v1/batches", json={"formula": "LDN-CAP", "strength_mg": 1.5, "quantity": 10},
-                        headers=tina).get_json()["lot_number"]
+    draft = client.post(
+        "/api/v1/batches", json={"formula": "LDN-CAP", "strength_mg": 1.5, "quantity": 10}, headers=tina
+    ).get_json()["lot_number"]
     assert post(client, tina, draft, test="assay", value=100.0).status_code == 409
 
 
@@ -178,7 +213,34 @@ def test_a_bad_csv_is_refused_whole_with_each_bad_row_named(client, tina, lot):
 
 
 def test_a_csv_without_the_agreed_header_is_refused(client, tina, lot):
-    response = client.post("/api/v1/results/import", data="lot_number,test,value\n", content_type="text/csv",
-                           headers=tina)
+    response = client.post(
+        "/api/v1/results/import", data="lot_number,test,value\n", content_type="text/csv", headers=tina
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["rows"][0]["row"] == 1
+
+
+def test_after_a_laboratory_cause_the_next_result_is_the_batchs_own(client, tina, rob, lot):
+    """With no retest planned, an invalidated result must not leave the batch without a way on."""
+    failed = post(client, tina, lot, test="assay", value=85.0).get_json()
+    investigation = client.post(
+        f"/api/v1/batches/{lot}/investigations",
+        headers=rob,
+        json={"result_id": failed["id"], "retests_allowed": 0},
+    ).get_json()["id"]
+    assert post(client, tina, lot, test="assay", value=99.0).status_code == 409  # no retest in the plan
+    sign = {"username": "rob", "password": PASSWORD, "meaning": "reviewed"}
+    client.post(
+        f"/api/v1/investigations/{investigation}/close",
+        headers=rob,
+        json={
+            "signature": sign,
+            "phase": "I",
+            "assignable_cause": "laboratory",
+            "cause": "Wrong reference standard lot",
+            "conclusion": "Result invalid; test again",
+        },
+    )
+    again = post(client, tina, lot, test="assay", value=99.0)
+    assert again.status_code == 201
+    assert again.get_json()["retest_of_investigation"] is None

@@ -119,8 +119,10 @@ def new():
 def _render_record(lot_number: str, submitted: tuple[str, object] | None = None, status: int = 200):
     view = batch_view.load(lot_number)
     forms = {name: cls(formdata=None) for name, cls in FORMS.items()}
+    waiting = pending_stage1(view)
     for test in view.batch.specification["tests"]:
-        forms[f"result:{test['key']}"] = ResultForm(formdata=None, prefix=f"r-{test['key']}")
+        cells = {"values": [None] * (20 if test["key"] in waiting else 10)}
+        forms[f"result:{test['key']}"] = ResultForm(formdata=None, prefix=f"r-{test['key']}", data=cells)
     for result in view.evidence.results:
         forms[f"open:{result.id}"] = OpenInvestigationForm(formdata=None, prefix=f"inv-{result.id}")
     for investigation in view.evidence.investigations:
@@ -143,7 +145,7 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         forms=forms,
         can_compound=current_user.has_role(*COMPOUNDERS),
         can_review=current_user.has_role("reviewer"),
-        pending_stage1=pending_stage1(view),
+        pending_stage1=waiting,
         related=related_batches(view),
     ), status
 
