@@ -17,17 +17,17 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import flask_migrate
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import prepare  # noqa: E402
 from config import TestConfig  # noqa: E402
 from qa_app import create_app  # noqa: E402
 from qa_app.domain import compounding  # noqa: E402
 from qa_app.extensions import db  # noqa: E402
 from qa_app.models import Batch, FormulaVersion, MaterialLot, User  # noqa: E402
-from qa_app.services import accounts, clock  # noqa: E402
+from qa_app.services import clock  # noqa: E402
 from tests.conftest import PASSWORD  # noqa: E402
 
 BATCHES = int(os.environ.get("BENCH_BATCHES", "100000"))
@@ -37,20 +37,8 @@ WEIGHTS = [5, 10, 3, 5, 70, 4, 3]
 
 
 def build(app) -> list[str]:
-    from tests.builders import setup_master_data
-
     with app.app_context():
-        flask_migrate.upgrade()
-        for username, roles in (("tina", ["technician"]), ("rob", ["reviewer"]), ("ada", ["admin"])):
-            accounts.create_user(
-                None,
-                username=username,
-                full_name=username.title(),
-                roles=roles,
-                password=PASSWORD,
-                actor_name="bench",
-            )
-        setup_master_data(clock.today())
+        prepare()
         versions = db.session.scalars(sa.select(FormulaVersion)).all()
         api_lot = db.session.scalar(sa.select(MaterialLot).where(MaterialLot.barcode == "LOT000001"))
         tina = db.session.scalar(sa.select(User).where(User.username == "tina"))

@@ -9,18 +9,17 @@ import random
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
-
-import flask_migrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import prepare  # noqa: E402
 from config import TestConfig  # noqa: E402
 from qa_app import create_app  # noqa: E402
 from qa_app.domain import evaluation as ev  # noqa: E402
-from qa_app.services import accounts, batches, clock, result_import  # noqa: E402
-from tests.builders import setup_master_data, signature, user  # noqa: E402
-from tests.conftest import PASSWORD  # noqa: E402
+from qa_app.services import batches, clock, result_import  # noqa: E402
+from tests.builders import signature, user  # noqa: E402
 
 CU_SETS = int(os.environ.get("BENCH_CU_SETS", "100000"))
 CSV_ROWS = int(os.environ.get("BENCH_CSV_ROWS", "10000"))
@@ -44,27 +43,20 @@ def bench_import() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(TestConfig, instance_path=tmp, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp}/r.sqlite3")
         with app.app_context():
-            flask_migrate.upgrade()
-            for username, roles in (("tina", ["technician"]), ("rob", ["reviewer"]), ("ada", ["admin"])):
-                accounts.create_user(
-                    None,
-                    username=username,
-                    full_name=username.title(),
-                    roles=roles,
-                    password=PASSWORD,
-                    actor_name="bench",
-                )
-            lots = setup_master_data(clock.today())
+            lots = prepare()
             tina, rob = user("tina"), user("rob")
             lot_numbers = []
-            for _ in range(CSV_ROWS // 10):
-                lot = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100).lot_number
+            for i in range(CSV_ROWS // 10):
+                started_at = clock.utcnow() - timedelta(hours=i + 1)  # at most 24 batches a day
+                lot = batches.create_batch(
+                    tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, compounded_at=started_at
+                ).lot_number
                 batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=151.5)
                 batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.5)
                 batches.record_component(tina, lot, barcode=lots["caps"], count=100)
                 batches.verify_weighing(rob, lot, signature("rob", "verified"))
                 batches.record_weight_check(tina, lot, [225.0] * 10)
-                batches.complete(tina, lot, actual_yield=100, storage_unit="SHELF-1")
+                batches.complete(tina, lot, actual_yield=100, storage_unit="SHELF-1", at=started_at)
                 lot_numbers.append(lot)
             rng = random.Random(5)
             lines = ["lot_number,test,value,replicate,method,analyst,tested_at"]

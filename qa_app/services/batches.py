@@ -62,7 +62,13 @@ def next_lot_number(day: date) -> str:
         .on_conflict_do_update(index_elements=["prefix", "day"], set_={"last": LotCounter.last + 1})
         .returning(LotCounter.last)
     )
-    return compounding.lot_number(LOT_PREFIX, day, db.session.execute(stmt).scalar_one())
+    n = db.session.execute(stmt).scalar_one()
+    if n > 999:
+        raise WrongState(
+            f"999 batches already carry a lot number of {day.isoformat()}; the lot number format "
+            "has room for no more that day."
+        )
+    return compounding.lot_number(LOT_PREFIX, day, n)
 
 
 def batch_state(batch: Batch) -> dict[str, Any]:
