@@ -32,6 +32,8 @@ TEST: dict[str, Any] = {
         "min": _number,
         "max": _number,
         "decimals": {"type": "integer", "minimum": 0, "maximum": 4},
+        "warn_min": _number,
+        "warn_max": _number,
         "target": {"type": "number", "minimum": 90, "maximum": 110},
         "expected": {"type": "string", "maxLength": 500},
     },

@@ -80,6 +80,8 @@ def _check_tests(body: dict[str, Any], fields: dict[str, str]) -> None:
                 fields[where] = "A range test needs min, max or both."
             elif "min" in test and "max" in test and test["min"] > test["max"]:
                 fields[f"{where}.max"] = "Must not be below min."
+            elif "warn_min" in test and "warn_max" in test and test["warn_min"] > test["warn_max"]:
+                fields[f"{where}.warn_max"] = "Must not be below warn_min."
         elif test["kind"] == "content_uniformity":
             test.setdefault("target", 100.0)
         elif not test.get("expected", "").strip():

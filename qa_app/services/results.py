@@ -68,7 +68,13 @@ def _evaluate(
         if values is not None or value is None:
             raise InvalidInput(f"{test['key']} takes one value.", {"value": "Give one number as value."})
         number = _number(value, "value")
-        limits = ev.RangeLimits(test.get("min"), test.get("max"), test.get("decimals", 1))
+        limits = ev.RangeLimits(
+            test.get("min"),
+            test.get("max"),
+            test.get("decimals", 1),
+            test.get("warn_min"),
+            test.get("warn_max"),
+        )
         return [number], None, ev.evaluate_range(number, limits, label=label, unit=test.get("unit", ""))
     if kind == "attribute":
         if values is not None or not isinstance(value, str) or not value.strip():
@@ -168,8 +174,8 @@ def _retest_of(batch: Batch, test: str) -> Investigation | None:
     """The investigation a new result for ``test`` is a retest under, checked against its allowance.
 
     The allowance is fixed when the investigation opens and is never changed by the results:
-    no testing into compliance. Once a laboratory cause has invalidated the original result, new
-    results are the batch's results again, not retests under the plan.
+    no testing into compliance. Results after the investigation closed count too, so a plan of
+    0 retests means the batch is judged without a retest (after a laboratory cause: rejected).
     """
     investigation = db.session.scalar(
         sa.select(Investigation)
@@ -177,8 +183,7 @@ def _retest_of(batch: Batch, test: str) -> Investigation | None:
         .order_by(Investigation.id.desc())
         .limit(1)
     )
-    if investigation is None or investigation.outcome == "invalidated":
-        # A laboratory cause took the original result out; what follows is the batch's result.
+    if investigation is None:
         return None
     used = db.session.scalar(
         sa.select(sa.func.count()).select_from(Result).where(Result.retest_of_id == investigation.id)

@@ -1,7 +1,10 @@
 """Results against the frozen specification, OOS investigations and the CSV import, via the API."""
 
 import pytest
+import sqlalchemy as sa
 
+from qa_app.extensions import db
+from qa_app.models import MaterialLot
 from qa_app.services import batches, clock
 from tests.builders import setup_master_data, signature, user
 from tests.conftest import PASSWORD
@@ -220,15 +223,14 @@ def test_a_csv_without_the_agreed_header_is_refused(client, tina, lot):
     assert response.get_json()["error"]["rows"][0]["row"] == 1
 
 
-def test_after_a_laboratory_cause_the_next_result_is_the_batchs_own(client, tina, rob, lot):
-    """With no retest planned, an invalidated result must not leave the batch without a way on."""
+def test_after_a_laboratory_cause_the_planned_retest_is_the_reportable_result(client, tina, rob, lot):
+    """The retests were planned when the investigation opened; they count after it closes too."""
     failed = post(client, tina, lot, test="assay", value=85.0).get_json()
     investigation = client.post(
         f"/api/v1/batches/{lot}/investigations",
         headers=rob,
-        json={"result_id": failed["id"], "retests_allowed": 0},
+        json={"result_id": failed["id"], "retests_allowed": 1},
     ).get_json()["id"]
-    assert post(client, tina, lot, test="assay", value=99.0).status_code == 409  # no retest in the plan
     sign = {"username": "rob", "password": PASSWORD, "meaning": "reviewed"}
     client.post(
         f"/api/v1/investigations/{investigation}/close",
@@ -238,9 +240,70 @@ def test_after_a_laboratory_cause_the_next_result_is_the_batchs_own(client, tina
             "phase": "I",
             "assignable_cause": "laboratory",
             "cause": "Wrong reference standard lot",
-            "conclusion": "Result invalid; test again",
+            "conclusion": "Result invalid; retest as planned",
         },
     )
-    again = post(client, tina, lot, test="assay", value=99.0)
-    assert again.status_code == 201
-    assert again.get_json()["retest_of_investigation"] is None
+    retest = post(client, tina, lot, test="assay", value=99.0)
+    assert retest.status_code == 201
+    assert retest.get_json()["retest_of_investigation"] == investigation
+    assert post(client, tina, lot, test="assay", value=99.1).status_code == 409
+
+
+def test_a_warning_band_flags_a_passing_result_near_its_limit(client, auth, app, users):
+    with app.app_context():
+        setup_master_data(clock.today())
+    ada, rob, tina = auth.token("ada"), auth.token("rob"), auth.token("tina")
+    spec = {
+        "tests": [
+            {
+                "key": "assay",
+                "kind": "range",
+                "unit": "% LC",
+                "min": 90.0,
+                "max": 110.0,
+                "decimals": 1,
+                "warn_min": 95.0,
+                "warn_max": 105.0,
+            }
+        ]
+    }
+    body = {
+        "code": "LDN-WARN",
+        "name": "LDN capsules with a warning band",
+        "dosage_form": "capsule",
+        "strength_min_mg": 0.5,
+        "strength_max_mg": 4.5,
+        "fill_weight_mg": 225.0,
+        "storage": "room",
+        "components": [
+            {"material": "NTX-HCL", "role": "api"},
+            {"material": "MCC", "role": "filler"},
+            {"material": "CAP-3", "role": "container"},
+        ],
+        "bud": {"category": "nonaqueous_other"},
+        "specification": spec,
+    }
+    assert client.post("/api/v1/formulas", json=body, headers=ada).status_code == 201
+    sign = {"username": "rob", "password": PASSWORD, "meaning": "approved"}
+    assert (
+        client.post("/api/v1/formulas/LDN-WARN/approve", json={"signature": sign}, headers=rob).status_code
+        == 200
+    )
+    with app.app_context():
+        lot = completed_batch_of(app, "LDN-WARN")
+    result = post(client, tina, lot, test="assay", value=94.9).get_json()
+    assert result["evaluation"]["status"] == "warning"
+    assert status_of(client, tina, lot)["status"] == "awaiting_release"
+
+
+def completed_batch_of(app, formula: str) -> str:
+    barcodes = {lot.material.code: lot.barcode for lot in db.session.scalars(sa.select(MaterialLot))}
+    tina = user("tina")
+    lot = batches.create_batch(tina, formula=formula, strength_mg=1.5, quantity=100).lot_number
+    batches.record_component(tina, lot, barcode=barcodes["NTX-HCL"], quantity_mg=151.5)
+    batches.record_component(tina, lot, barcode=barcodes["MCC"], quantity_mg=22348.5)
+    batches.record_component(tina, lot, barcode=barcodes["CAP-3"], count=100)
+    batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
+    batches.record_weight_check(tina, lot, [225.0] * 10)
+    batches.complete(tina, lot, actual_yield=100, storage_unit="SHELF-1")
+    return lot

@@ -1,6 +1,6 @@
 """The batch record, service level: calculation, scans, verification, checks, completion."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -162,3 +162,37 @@ def test_discarding_a_draft_needs_a_reason(app, lots):
 
 def test_dates_here_are_real_dates(app):
     assert date(2026, 11, 25) + timedelta(days=179) == date(2027, 5, 23)
+
+
+def test_lot_numbers_never_collide_when_batches_are_opened_at_the_same_moment(app, lots):
+    """Six workstations open four batches each at once: 24 distinct numbers, 001 to 024."""
+    import threading
+
+    from qa_app.extensions import db
+
+    writers, per_writer = 6, 4
+    start = threading.Barrier(writers)
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+    moment = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)  # the test pharmacy keeps UTC
+
+    def open_batches() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                for _ in range(per_writer):
+                    batch = batches.create_batch(
+                        user("tina"), formula="LDN-CAP", strength_mg=1.5, quantity=10, compounded_at=moment
+                    )
+                    numbers.append(batch.lot_number)
+                db.session.remove()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_batches) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sorted(numbers) == [f"LDN-261121-{n:03d}" for n in range(1, writers * per_writer + 1)]
