@@ -1,9 +1,13 @@
-"""Template helpers: local times with their zone, and the roles of the signed-in user."""
+"""Template helpers: local times with their zone, BUD and yield marks, and safe query strings."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
+from markupsafe import Markup
+
+from qa_app.domain import compounding
+from qa_app.services import clock
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
@@ -16,6 +20,20 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str
 def iso_local_time(value: str | None) -> str:
     """An ISO 8601 time kept as text (e.g. in audit values) shown like every other time."""
     return local_time(datetime.fromisoformat(value)) if value else ""
+
+
+def bud_mark(bud: date) -> Markup:
+    """EXPIRED or near BUD (14 days), by the domain's rules and the pharmacy's today."""
+    today = clock.today()
+    if compounding.expired(bud, today):
+        return Markup(' <span class="mark-fail">EXPIRED</span>')
+    if compounding.near_bud(bud, today):
+        return Markup(' <span class="mark-warn">near BUD</span>')
+    return Markup("")
+
+
+def yield_within(percent: float) -> bool:
+    return not compounding.yield_needs_reason(percent)
 
 
 def query_args(**changes) -> dict[str, str]:
@@ -34,6 +52,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(iso_local_time, "iso_local_time")
     app.add_template_global(query_args, "query_args")
+    app.add_template_global(bud_mark, "bud_mark")
+    app.add_template_global(yield_within, "yield_within")
 
     @app.context_processor
     def pharmacy():

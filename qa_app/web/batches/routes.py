@@ -14,7 +14,6 @@ from qa_app.reports.labels import BatchLabel, batch_label_pdf
 from qa_app.services import (
     batch_view,
     batches,
-    clock,
     formulas,
     investigations,
     result_import,
@@ -65,7 +64,6 @@ def index():
         filters=filters,
         statuses=BATCH_STATUSES,
         formulas=formulas.list_formulas(),
-        today=clock.today(),
     )
 
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from qa_app.services import accounts, clock, worklists
+from qa_app.services import accounts, worklists
 
 bp = Blueprint("main", __name__)
 
@@ -17,7 +17,6 @@ def home():
     approver = current_user.has_role("reviewer", "admin")
     return render_template(
         "main/home.html",
-        today=clock.today(),
         my_drafts=worklists.my_drafts(current_user) if compounder else [],
         to_verify=worklists.drafts_to_verify(current_user) if compounder else [],
         lots_in_quarantine=worklists.lots_in_quarantine() if reviewer else [],
