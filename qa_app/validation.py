@@ -1,5 +1,7 @@
-"""JSON Schema validation that names each bad field in words a person can act on."""
+"""Input checks that name each bad field in words a person can act on: JSON Schema validation,
+and dates and times read from bodies and query strings."""
 
+from datetime import date, datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -62,3 +64,29 @@ def validate(schema: dict[str, Any], payload: Any) -> None:
             fields.setdefault(path or "body", message)
     if fields:
         raise InvalidInput("The request has invalid fields: " + ", ".join(sorted(fields)) + ".", fields)
+
+
+def date_field(body: Any, name: str) -> date | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} is not a date.", {name: "Use YYYY-MM-DD."}) from None
+
+
+def datetime_field(body: Any, name: str) -> datetime | None:
+    """An ISO 8601 time that must carry its offset (a time without one could be any zone's)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{name} is not a time.", {name: "Use ISO 8601, e.g. 2026-11-25T09:30:00Z."}
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name} needs an offset.", {name: "Add the offset, e.g. 2026-11-25T09:30:00Z."})
+    return moment

@@ -3,14 +3,13 @@
 from flask import g, jsonify, request
 
 from qa_app.api import bp, serialise
-from qa_app.api.parsing import date_field, datetime_field
 from qa_app.api.registry import ANY_USER, operation
 from qa_app.api.schemas import page_of, ref
 from qa_app.api.users import PAGE_QUERY
-from qa_app.errors import InvalidInput
 from qa_app.services import batch_view, batches, clock
 from qa_app.services.pagination import page_args
 from qa_app.services.signatures import SignatureInput
+from qa_app.validation import datetime_field
 
 COMPOUNDERS = ("technician", "reviewer")
 BATCH = ref("Batch")
@@ -23,25 +22,6 @@ def _batch(lot_number: str):
 def _view(lot_number: str):
     view = batch_view.load(lot_number, with_history=False)
     return view.batch, view
-
-
-def batch_filter(args) -> batches.BatchFilter:
-    """The list filters from a query string (shared by the API and the pages)."""
-    strength = args.get("strength") or None
-    try:
-        strength_mg = float(strength) if strength else None
-    except ValueError:
-        raise InvalidInput(
-            "strength must be a number of mg.", {"strength": "Give a number, e.g. 1.5."}
-        ) from None
-    return batches.BatchFilter(
-        status=args.get("status") or None,
-        formula=args.get("formula") or None,
-        strength_mg=strength_mg,
-        date_from=date_field(args, "from"),
-        date_to=date_field(args, "to"),
-        q=args.get("q") or None,
-    )
 
 
 @operation(
@@ -73,7 +53,7 @@ def batch_filter(args) -> batches.BatchFilter:
 def list_batches():
     """Batches, newest first, filtered by status, formula, strength and dates, searched by lot number."""
     page, per_page = page_args(request.args)
-    result = batch_view.list_page(batch_filter(request.args), page, per_page)
+    result = batch_view.list_page(batches.BatchFilter.from_args(request.args), page, per_page)
     today = clock.today()
     return jsonify(result.as_dict(lambda b: serialise.batch_row(b, today)))
 

@@ -4,7 +4,6 @@ import sqlalchemy as sa
 from flask import g, jsonify, request
 
 from qa_app.api import bp, serialise
-from qa_app.api.parsing import date_field
 from qa_app.api.registry import ANY_USER, operation
 from qa_app.api.schemas import page_of, ref
 from qa_app.api.users import PAGE_QUERY
@@ -12,6 +11,7 @@ from qa_app.models import Material
 from qa_app.services import clock, materials
 from qa_app.services.pagination import page_args, paginate
 from qa_app.services.signatures import SignatureInput
+from qa_app.validation import date_field
 
 
 @operation(
@@ -68,11 +68,7 @@ def create_material(body):
 def list_lots():
     """Lots, newest first, filtered by status and material, searched by barcode or supplier lot."""
     page, per_page = page_args(request.args)
-    filters = materials.LotFilter(
-        request.args.get("status") or None,
-        request.args.get("material") or None,
-        request.args.get("q") or None,
-    )
+    filters = materials.LotFilter.from_args(request.args)
     today = clock.today()
     return jsonify(
         paginate(filters.statement(), page, per_page).as_dict(lambda lot: serialise.lot(lot, today))

@@ -3,11 +3,11 @@
 from flask import g, jsonify, request
 
 from qa_app.api import bp, serialise
-from qa_app.api.parsing import datetime_field
 from qa_app.api.registry import ANY_USER, operation
 from qa_app.api.schemas import ref
 from qa_app.services import investigations, judgement, result_import, results
 from qa_app.services.signatures import SignatureInput
+from qa_app.validation import datetime_field
 
 ANALYSTS = ("technician", "reviewer")
 

@@ -18,7 +18,7 @@ from qa_app.models import (
     WeightCheck,
 )
 from qa_app.services import batches, clock, judgement
-from qa_app.services.pagination import Page
+from qa_app.services.pagination import Page, count
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def list_page(filters: batches.BatchFilter, page: int, per_page: int) -> Page:
     rows with their formula, compounder and storage unit are loaded for those ids alone.
     """
     base = filters.statement()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.order_by(None).subquery())) or 0
+    total = count(base)
     ids = list(
         db.session.scalars(base.with_only_columns(Batch.id).limit(per_page).offset((page - 1) * per_page))
     )

@@ -2,6 +2,7 @@
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from qa_app.services import audit, clock, formulas, materials, signatures, stora
 from qa_app.services.accounts import require_role
 from qa_app.services.materials import COMPOUNDERS
 from qa_app.services.signatures import SignatureInput
+from qa_app.validation import date_field
 
 LOT_PREFIX = "LDN"
 FULL_LOT_NUMBER = re.compile(r"^[A-Z]+-\d{6}-\d{3,4}$")
@@ -576,6 +578,25 @@ class BatchFilter:
     date_from: date | None = None
     date_to: date | None = None
     q: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> "BatchFilter":
+        """The list filters from a query string (the API and the pages read the same names)."""
+        strength = args.get("strength") or None
+        try:
+            strength_mg = float(strength) if strength else None
+        except ValueError:
+            raise InvalidInput(
+                "strength must be a number of mg.", {"strength": "Give a number, e.g. 1.5."}
+            ) from None
+        return cls(
+            status=args.get("status") or None,
+            formula=args.get("formula") or None,
+            strength_mg=strength_mg,
+            date_from=date_field(args, "from"),
+            date_to=date_field(args, "to"),
+            q=args.get("q") or None,
+        )
 
     def statement(self) -> sa.Select:
         stmt = sa.select(Batch)

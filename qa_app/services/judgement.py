@@ -32,6 +32,14 @@ class Evidence:
         return [r for r in self.results if r.id not in completed]
 
     @property
+    def pending_stage1(self) -> dict[str, Result]:
+        """Content-uniformity stage-1 results still waiting for their 20 more units, by test."""
+        completed = {r.stage1_result_id for r in self.results if r.stage1_result_id is not None}
+        return {
+            r.test_key: r for r in self.results if r.status == "more_units_required" and r.id not in completed
+        }
+
+    @property
     def valid_results(self) -> list[Result]:
         return [r for r in self.final_results if r.id not in self.invalidated]
 

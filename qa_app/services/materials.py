@@ -1,6 +1,7 @@
 """Materials and lots: receiving, approval or rejection by signature, and lookup by scan."""
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -195,6 +196,10 @@ class LotFilter:
     status: str | None = None
     material: str | None = None
     q: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> "LotFilter":
+        return cls(args.get("status") or None, args.get("material") or None, args.get("q") or None)
 
     def statement(self) -> sa.Select:
         stmt = sa.select(MaterialLot)

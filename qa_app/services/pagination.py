@@ -50,7 +50,12 @@ def page_args(args: Mapping[str, str], default_per_page: int = 50) -> tuple[int,
     return values["page"], values["per_page"]
 
 
+def count(stmt: sa.Select) -> int:
+    """How many rows ``stmt`` would return."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
 def paginate(stmt: sa.Select, page: int, per_page: int) -> Page:
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    total = count(stmt)
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, page=page, per_page=per_page, total=total or 0)
+    return Page(items=items, page=page, per_page=per_page, total=total)

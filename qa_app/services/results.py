@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from qa_app.domain import evaluation as ev
 from qa_app.errors import InvalidInput, WrongState
@@ -44,19 +43,6 @@ def _number(value: Any, field: str) -> float:
             {field: f"Must be a finite number within ±{MAX_MAGNITUDE:g}."},
         )
     return float(value)
-
-
-def _pending_stage1(batch: Batch, key: str) -> Result | None:
-    """A stage-1 content uniformity result still waiting for its 20 more units."""
-    later = so.aliased(Result)
-    stmt = (
-        sa.select(Result)
-        .where(Result.batch_id == batch.id, Result.test_key == key, Result.status == "more_units_required")
-        .where(~sa.exists().where(later.stage1_result_id == Result.id))
-        .order_by(Result.id.desc())
-        .limit(1)
-    )
-    return db.session.scalar(stmt)
 
 
 def _evaluate(
@@ -127,7 +113,11 @@ def add_result(
             {"lot_number": f"The batch is {batch.status}."},
         )
     spec = spec_test(batch, test)
-    pending = _pending_stage1(batch, test) if spec["kind"] == "content_uniformity" else None
+    pending = (
+        judgement.evidence(batch.id).pending_stage1.get(test)
+        if spec["kind"] == "content_uniformity"
+        else None
+    )
     numbers, text, outcome = _evaluate(spec, value, values, pending)
     tested_at = clock.past_or_now(tested_at, "tested_at")
     investigation = None if pending else _retest_of(batch, test)

@@ -6,7 +6,6 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from qa_app.api.batches import batch_filter
 from qa_app.errors import ServiceError
 from qa_app.extensions import db
 from qa_app.models import BATCH_STATUSES
@@ -55,7 +54,7 @@ FORMS = {
 @bp.route("/")
 def index():
     """Batches, newest first: filter by status, formula, strength and dates; search by lot number."""
-    filters = batch_filter(request.args)
+    filters = batches.BatchFilter.from_args(request.args)
     page, per_page = page_args(request.args)
     result = batch_view.list_page(filters, page, per_page)
     return render_template(
@@ -117,7 +116,7 @@ def new():
 def _render_record(lot_number: str, submitted: tuple[str, object] | None = None, status: int = 200):
     view = batch_view.load(lot_number)
     forms = {name: cls(formdata=None) for name, cls in FORMS.items()}
-    waiting = pending_stage1(view)
+    waiting = view.evidence.pending_stage1
     for test in view.batch.specification["tests"]:
         cells = {"values": [None] * (20 if test["key"] in waiting else 10)}
         forms[f"result:{test['key']}"] = ResultForm(formdata=None, prefix=f"r-{test['key']}", data=cells)
@@ -146,16 +145,6 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         pending_stage1=waiting,
         related=related_batches(view),
     ), status
-
-
-def pending_stage1(view) -> set[str]:
-    """Content-uniformity tests whose stage 1 waits for 20 more units."""
-    completed = {r.stage1_result_id for r in view.evidence.results}
-    return {
-        r.test_key
-        for r in view.evidence.results
-        if r.status == "more_units_required" and r.id not in completed
-    }
 
 
 def related_batches(view) -> dict[int, list]:

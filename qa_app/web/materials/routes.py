@@ -30,11 +30,7 @@ COMPOUNDERS = ("technician", "reviewer")
 @bp.route("/")
 def index():
     """Lots, newest first: filter by status and material, search by barcode or supplier lot."""
-    filters = materials.LotFilter(
-        request.args.get("status") or None,
-        request.args.get("material") or None,
-        request.args.get("q") or None,
-    )
+    filters = materials.LotFilter.from_args(request.args)
     page, per_page = page_args(request.args)
     result = paginate(filters.statement(), page, per_page)
     return render_template(
