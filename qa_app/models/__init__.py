@@ -2,6 +2,7 @@
 
 from qa_app.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, Signature
 from qa_app.models.batch import BATCH_STATUSES, Batch, BatchComponent, BatchLocation, LotCounter, WeightCheck
+from qa_app.models.excursion import CLASSIFICATIONS, DECISIONS, Disposition, Excursion
 from qa_app.models.formula import FORMULA_STATUSES, Formula, FormulaVersion
 from qa_app.models.material import LOT_STATUSES, MATERIAL_KINDS, Material, MaterialLot
 from qa_app.models.result import (
@@ -11,15 +12,25 @@ from qa_app.models.result import (
     Result,
     ResultInvalidation,
 )
-from qa_app.models.storage import CONDITIONS, StorageUnit
+from qa_app.models.storage import (
+    CONDITIONS,
+    READING_SOURCES,
+    Reading,
+    ReadingHour,
+    ReadingUpload,
+    StorageUnit,
+)
 from qa_app.models.user import ROLES, ApiToken, User, UserRole
 
 __all__ = [
     "BATCH_STATUSES",
+    "CLASSIFICATIONS",
     "CONDITIONS",
+    "DECISIONS",
     "FORMULA_STATUSES",
     "GENESIS_HASH",
     "INVESTIGATION_CAUSES",
+    "READING_SOURCES",
     "RESULT_SOURCES",
     "LOT_STATUSES",
     "MATERIAL_KINDS",
@@ -30,12 +41,17 @@ __all__ = [
     "Batch",
     "BatchComponent",
     "BatchLocation",
+    "Disposition",
+    "Excursion",
     "Formula",
     "FormulaVersion",
     "Investigation",
     "LotCounter",
     "Material",
     "MaterialLot",
+    "Reading",
+    "ReadingHour",
+    "ReadingUpload",
     "Result",
     "ResultInvalidation",
     "Signature",

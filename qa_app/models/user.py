@@ -71,5 +71,9 @@ class ApiToken(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # A device token belongs to one storage unit instead of a user (api.md).
+    storage_unit_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("storage_unit.id"), index=True)
+    label: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
 
-    user: so.Mapped[User | None] = so.relationship(lazy="joined")
+    user: so.Mapped[User | None] = so.relationship(foreign_keys=[user_id], lazy="joined")
