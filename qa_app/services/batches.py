@@ -25,7 +25,7 @@ from qa_app.models import (
     User,
     WeightCheck,
 )
-from qa_app.services import audit, clock, formulas, materials, signatures, storage
+from qa_app.services import audit, clock, formulas, judgement, materials, signatures, storage
 from qa_app.services.accounts import require_role
 from qa_app.services.materials import COMPOUNDERS
 from qa_app.services.signatures import SignatureInput
@@ -508,6 +508,7 @@ def complete(
             "placed_at": at,
         },
     )
+    judgement.judge(actor, batch)  # it may have been placed in a unit during an excursion
     db.session.commit()
     return batch
 
@@ -566,6 +567,7 @@ def move(actor: User, lot_number: str, *, storage_unit: str, at: datetime | None
         old={"storage_unit": old_unit},
         new={"storage_unit": unit.code, "placed_at": at},
     )
+    judgement.judge(actor, batch)
     db.session.commit()
     return batch
 

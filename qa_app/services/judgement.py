@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from qa_app.extensions import db
-from qa_app.models import Batch, Investigation, Result, ResultInvalidation, User
-from qa_app.services import audit
+from qa_app.models import Batch, Excursion, Investigation, Result, ResultInvalidation, User
+from qa_app.services import audit, stays
 
 JUDGED_STATES = ("quarantine", "on_hold", "awaiting_release")
 PASSING = ("pass", "warning")
@@ -19,11 +19,12 @@ PASSING = ("pass", "warning")
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the judgement rests on, loaded in three statements."""
+    """What the judgement rests on, loaded in a fixed number of statements."""
 
     results: list[Result]
     investigations: list[Investigation]
     invalidated: dict[int, ResultInvalidation]
+    excursions: list[Excursion]
 
     @property
     def final_results(self) -> list[Result]:
@@ -64,12 +65,23 @@ def evidence(batch_id: int) -> Evidence:
         if ids
         else {}
     )
-    return Evidence(results, investigations, invalidated)
+    return Evidence(results, investigations, invalidated, stays.pending_dispositions(batch_id))
 
 
 def holds(batch: Batch, proof: Evidence) -> list[dict[str, Any]]:
-    """Why the batch cannot go on: open investigations, confirmed OOS, failing results."""
+    """Why the batch cannot go on: open investigations, confirmed OOS, failing results, and
+    excursions of its storage units that wait for a disposition."""
     found: list[dict[str, Any]] = []
+    for excursion in proof.excursions:
+        found.append(
+            {
+                "kind": "excursion",
+                "id": excursion.id,
+                "message": f"Excursion {excursion.id} in {excursion.storage_unit.code} "
+                f"(up to {excursion.max_c:.1f} °C, down to {excursion.min_c:.1f} °C) needs a disposition "
+                "for this batch.",
+            }
+        )
     investigated = {inv.result_id for inv in proof.investigations}
     for inv in proof.investigations:
         if inv.status == "open":

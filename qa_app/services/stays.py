@@ -1,0 +1,66 @@
+"""Where batches were and when, joined to the excursions of those units.
+
+A batch is in a unit from its placement (completion or a move) until its next placement.
+"""
+
+import sqlalchemy as sa
+
+from qa_app.extensions import db
+from qa_app.models import Batch, BatchLocation, Disposition, Excursion
+
+
+def stays_subquery(*, batch_id: int | None = None, storage_unit_id: int | None = None):
+    """Each placement with the time the batch left that unit (``NULL`` while it is there),
+    for one batch or for the batches ever placed in one unit."""
+    stmt = sa.select(
+        BatchLocation.batch_id,
+        BatchLocation.storage_unit_id,
+        BatchLocation.placed_at,
+        sa.func.lead(BatchLocation.placed_at)
+        .over(partition_by=BatchLocation.batch_id, order_by=(BatchLocation.placed_at, BatchLocation.id))
+        .label("left_at"),
+    )
+    if batch_id is not None:
+        stmt = stmt.where(BatchLocation.batch_id == batch_id)
+    if storage_unit_id is not None:
+        placed = sa.select(BatchLocation.batch_id).where(BatchLocation.storage_unit_id == storage_unit_id)
+        stmt = stmt.where(BatchLocation.batch_id.in_(placed))
+    return stmt.subquery()
+
+
+def batches_during(excursion: Excursion) -> list[Batch]:
+    """Every batch that was in the unit at any time during the excursion, released ones included."""
+    stays = stays_subquery(storage_unit_id=excursion.storage_unit_id)
+    ids = (
+        sa.select(stays.c.batch_id)
+        .where(stays.c.storage_unit_id == excursion.storage_unit_id, stays.c.placed_at <= excursion.until)
+        .where(sa.or_(stays.c.left_at.is_(None), stays.c.left_at > excursion.start))
+    )
+    return list(db.session.scalars(sa.select(Batch).where(Batch.id.in_(ids)).order_by(Batch.lot_number)))
+
+
+def for_batch(batch_id: int) -> list[Excursion]:
+    """Excursions (not withdrawn) in the units the batch was in, while it was there."""
+    stays = stays_subquery(batch_id=batch_id)
+    stmt = (
+        sa.select(Excursion)
+        .join(stays, stays.c.storage_unit_id == Excursion.storage_unit_id)
+        .where(stays.c.batch_id == batch_id, Excursion.withdrawn_at.is_(None))
+        .where(stays.c.placed_at <= sa.func.coalesce(Excursion.end, Excursion.last_reading_at))
+        .where(sa.or_(stays.c.left_at.is_(None), stays.c.left_at > Excursion.start))
+        .order_by(Excursion.start)
+        .distinct()
+    )
+    return list(db.session.scalars(stmt))
+
+
+def dispositions_for(batch_id: int) -> dict[int, Disposition]:
+    """The batch's dispositions, by excursion id."""
+    stmt = sa.select(Disposition).where(Disposition.batch_id == batch_id)
+    return {d.excursion_id: d for d in db.session.scalars(stmt)}
+
+
+def pending_dispositions(batch_id: int) -> list[Excursion]:
+    """Excursions that need a disposition for this batch and have none yet."""
+    decided = dispositions_for(batch_id)
+    return [e for e in for_batch(batch_id) if e.needs_disposition and e.id not in decided]
