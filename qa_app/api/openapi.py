@@ -40,7 +40,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.body:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
     if op.text_body:
-        out["requestBody"] = {"required": True, "content": {op.text_body: {"schema": {"type": "string"}}}}
+        content = out.get("requestBody", {}).get("content", {})
+        content[op.text_body] = {"schema": {"type": "string"}}
+        out["requestBody"] = {"required": True, "content": content}
     success: dict[str, Any] = {"description": "Success."}
     if op.response is not None:
         success["content"] = {t: {"schema": op.response} for t in op.response_types}

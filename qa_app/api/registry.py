@@ -109,12 +109,15 @@ def operation(
     response_types: tuple[str, ...] = ("application/json",),
     errors: tuple[int, ...] = (),
     text_body: str | None = None,
+    devices: bool = False,
 ) -> Callable:
     """Register ``fn`` as ``method rule`` on ``bp`` and describe it in the OpenAPI document.
 
     ``roles`` is PUBLIC (None), ANY_USER (any signed-in user) or the roles allowed. ``text_body``
-    names the media type of a raw body the view reads itself (``text/csv``). The view
-    receives the body, validated against the component schema named by ``body``, as ``body``.
+    names the media type of a raw body the view reads itself (``text/csv``); with both, the
+    view gets ``body=None`` when the request is of that type. The view receives the body,
+    validated against the component schema named by ``body``, as ``body``. A device token
+    (one sensor, one unit) is refused everywhere except where ``devices`` is set.
     """
 
     def decorate(fn: Callable) -> Callable:
@@ -122,10 +125,13 @@ def operation(
         def view(**kwargs: Any) -> Any:
             if roles is not PUBLIC:
                 authenticate()
-                if roles and (g.actor is None or not g.actor.has_role(*roles)):
+                if g.actor is None and not devices:
+                    raise NotPermitted("A device token may only post readings to its storage unit.")
+                if roles and g.actor is not None and not g.actor.has_role(*roles):
                     raise NotPermitted(f"This needs the role {' or '.join(roles)}.")
             if body is not None:
-                kwargs["body"] = json_body(schemas.schema(body))
+                raw = text_body is not None and request.mimetype == text_body
+                kwargs["body"] = None if raw else json_body(schemas.schema(body))
             return fn(**kwargs)
 
         view.qa_roles = roles  # type: ignore[attr-defined]

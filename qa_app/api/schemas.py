@@ -395,3 +395,83 @@ COMPONENTS.update(
         },
     }
 )
+
+COMPONENTS.update(
+    {
+        "NewReadings": {
+            "type": "object",
+            "required": ["readings"],
+            "properties": {
+                "readings": {
+                    "type": "array",
+                    "minItems": 1,
+                    "description": "[{at: ISO 8601 time with an offset, temperature_c: number}]; "
+                    "each row is checked and every bad row named",
+                    "items": {"type": "object"},
+                }
+            },
+            "additionalProperties": False,
+        },
+        "ReadingsAccepted": {
+            "type": "object",
+            "properties": {"accepted": {"type": "integer"}, "duplicates": {"type": "integer"}},
+        },
+        "TemperatureSummary": {
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer"},
+                "min_c": {"type": ["number", "null"]},
+                "max_c": {"type": ["number", "null"]},
+                "mean_c": {"type": ["number", "null"]},
+                "mkt_c": {"type": ["number", "null"]},
+                "excursions": {"type": "array", "items": {"$ref": "#/components/schemas/Excursion"}},
+            },
+        },
+        "Excursion": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "storage_unit": {"type": "string"},
+                "start": {"type": "string"},
+                "end": {"type": ["string", "null"]},
+                "classification": {"type": "string", "enum": ["allowable", "needs_disposition"]},
+                "affected_batches": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "Acknowledgement": {
+            "type": "object",
+            "required": ["comment"],
+            "properties": {"comment": {"type": "string", "minLength": 1, "maxLength": 4000}},
+            "additionalProperties": False,
+        },
+        "NewDisposition": {
+            "type": "object",
+            "required": ["signature", "excursion_id", "decision", "comment"],
+            "properties": {
+                **_SIGNED,
+                "excursion_id": {"type": "integer", "minimum": 1},
+                "decision": {"type": "string", "enum": ["acceptable", "reject"]},
+                "comment": {"type": "string", "minLength": 1, "maxLength": 4000},
+            },
+            "additionalProperties": False,
+        },
+        "Disposition": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "decision": {"type": "string"}},
+        },
+        "NewDeviceToken": {
+            "type": "object",
+            "required": ["label"],
+            "properties": {"label": {"type": "string", "minLength": 1, "maxLength": 200}},
+            "additionalProperties": False,
+        },
+        "DeviceToken": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "label": {"type": "string"},
+                "token": {"type": "string", "description": "the secret, shown once when made"},
+            },
+        },
+    }
+)

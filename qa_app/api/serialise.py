@@ -3,10 +3,15 @@
 from datetime import date, datetime
 from typing import Any
 
+from qa_app.domain.rounding import round_half_up
+from qa_app.domain.temperature import Summary
 from qa_app.models import (
+    ApiToken,
     AuditEvent,
     Batch,
     BatchComponent,
+    Disposition,
+    Excursion,
     Formula,
     FormulaVersion,
     Investigation,
@@ -257,4 +262,61 @@ def investigation(i: Investigation) -> dict[str, Any]:
         "outcome": i.outcome,
         "closed_by": i.closed_by.username if i.closed_by else None,
         "closed_at": iso(i.closed_at),
+    }
+
+
+def excursion(e: Excursion, batches: list[Batch]) -> dict[str, Any]:
+    """The Excursion shape of api.md, with the batches' states for follow-up."""
+    return {
+        "id": e.id,
+        "storage_unit": e.storage_unit.code,
+        "start": iso(e.start),
+        "end": iso(e.end),
+        "ongoing": e.ongoing,
+        "duration_minutes": round(e.duration_minutes, 1),
+        "min_c": e.min_c,
+        "max_c": e.max_c,
+        "mkt_c": None if e.mkt_c is None else float(round_half_up(e.mkt_c, 2)),
+        "classification": e.classification,
+        "acknowledged_by": e.acknowledged_by.username if e.acknowledged_by else None,
+        "acknowledged_at": iso(e.acknowledged_at),
+        "acknowledgement": e.acknowledgement,
+        "affected_batches": [b.lot_number for b in batches],
+        "batches": [{"lot_number": b.lot_number, "status": b.status} for b in batches],
+    }
+
+
+def disposition(d: Disposition, lot_number: str) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "lot_number": lot_number,
+        "excursion_id": d.excursion_id,
+        "decision": d.decision,
+        "comment": d.comment,
+        "decided_by": d.decided_by.username,
+        "decided_at": iso(d.decided_at),
+    }
+
+
+def temperature_summary(s: Summary) -> dict[str, Any]:
+    def two(value: float | None) -> float | None:
+        return None if value is None else float(round_half_up(value, 2))
+
+    return {
+        "count": s.count,
+        "min_c": s.min_c,
+        "max_c": s.max_c,
+        "mean_c": two(s.mean_c),
+        "mkt_c": two(s.mkt_c),
+        "gaps": [{"start": iso(g.start), "end": iso(g.end)} for g in s.gaps],
+    }
+
+
+def device_token(t: ApiToken) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "label": t.label,
+        "created_at": iso(t.created_at),
+        "revoked_at": iso(t.revoked_at),
+        "active": t.revoked_at is None,
     }

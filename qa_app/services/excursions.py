@@ -276,3 +276,13 @@ def list_statement(storage_unit: str | None = None, open_only: bool | None = Non
     elif open_only is False:
         stmt = stmt.where(Excursion.acknowledged_at.is_not(None))
     return stmt.order_by(Excursion.start.desc(), Excursion.id.desc())
+
+
+def overlapping(unit: StorageUnit, start: datetime, end: datetime) -> sa.Select:
+    """The unit's excursions that overlap ``[start, end]``, oldest first."""
+    return (
+        sa.select(Excursion)
+        .where(Excursion.storage_unit_id == unit.id, Excursion.withdrawn_at.is_(None), Excursion.start <= end)
+        .where(sa.func.coalesce(Excursion.end, Excursion.last_reading_at) >= start)
+        .order_by(Excursion.start)
+    )

@@ -472,3 +472,8 @@ def manual_reading(actor: User, unit_code: str, at: datetime | None, temperature
     """The twice-daily reading from the unit's display, entered on a page."""
     moment = (at or clock.utcnow()).astimezone(UTC).isoformat()
     return ingest(unit_code, [RowInput(1, moment, temperature_c)], source="manual", actor=actor)
+
+
+def default_window(unit: StorageUnit) -> timedelta:
+    """The condition's MKT window (30 days room, 24 hours refrigerated); 7 days for a freezer."""
+    return temperature.CONDITIONS[unit.condition].mkt_window or timedelta(days=7)

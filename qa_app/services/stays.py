@@ -7,36 +7,34 @@ import sqlalchemy as sa
 
 from qa_app.extensions import db
 from qa_app.models import Batch, BatchLocation, Disposition, Excursion
+from qa_app.models.types import UTCDateTime
 
 
-def stays_subquery(*, batch_id: int | None = None, storage_unit_id: int | None = None):
+def stays_subquery(*, batch_id: int | None = None, storage_unit_ids: set[int] | None = None):
     """Each placement with the time the batch left that unit (``NULL`` while it is there),
     for one batch or for the batches ever placed in one unit."""
     stmt = sa.select(
         BatchLocation.batch_id,
         BatchLocation.storage_unit_id,
         BatchLocation.placed_at,
-        sa.func.lead(BatchLocation.placed_at)
+        sa.func.lead(BatchLocation.placed_at, type_=UTCDateTime())
         .over(partition_by=BatchLocation.batch_id, order_by=(BatchLocation.placed_at, BatchLocation.id))
         .label("left_at"),
     )
     if batch_id is not None:
         stmt = stmt.where(BatchLocation.batch_id == batch_id)
-    if storage_unit_id is not None:
-        placed = sa.select(BatchLocation.batch_id).where(BatchLocation.storage_unit_id == storage_unit_id)
+    if storage_unit_ids is not None:
+        placed = sa.select(BatchLocation.batch_id).where(BatchLocation.storage_unit_id.in_(storage_unit_ids))
         stmt = stmt.where(BatchLocation.batch_id.in_(placed))
     return stmt.subquery()
 
 
 def batches_during(excursion: Excursion) -> list[Batch]:
-    """Every batch that was in the unit at any time during the excursion, released ones included."""
-    stays = stays_subquery(storage_unit_id=excursion.storage_unit_id)
-    ids = (
-        sa.select(stays.c.batch_id)
-        .where(stays.c.storage_unit_id == excursion.storage_unit_id, stays.c.placed_at <= excursion.until)
-        .where(sa.or_(stays.c.left_at.is_(None), stays.c.left_at > excursion.start))
-    )
-    return list(db.session.scalars(sa.select(Batch).where(Batch.id.in_(ids)).order_by(Batch.lot_number)))
+    """Every batch that was in the unit at any time during the excursion, released ones included.
+
+    While an excursion goes on, a batch put into the unit joins it.
+    """
+    return batches_during_each([excursion])[excursion.id]
 
 
 def for_batch(batch_id: int) -> list[Excursion]:
@@ -46,7 +44,7 @@ def for_batch(batch_id: int) -> list[Excursion]:
         sa.select(Excursion)
         .join(stays, stays.c.storage_unit_id == Excursion.storage_unit_id)
         .where(stays.c.batch_id == batch_id, Excursion.withdrawn_at.is_(None))
-        .where(stays.c.placed_at <= sa.func.coalesce(Excursion.end, Excursion.last_reading_at))
+        .where(sa.or_(Excursion.end.is_(None), stays.c.placed_at <= Excursion.end))
         .where(sa.or_(stays.c.left_at.is_(None), stays.c.left_at > Excursion.start))
         .order_by(Excursion.start)
         .distinct()
@@ -64,3 +62,26 @@ def pending_dispositions(batch_id: int) -> list[Excursion]:
     """Excursions that need a disposition for this batch and have none yet."""
     decided = dispositions_for(batch_id)
     return [e for e in for_batch(batch_id) if e.needs_disposition and e.id not in decided]
+
+
+def batches_during_each(excursions: list[Excursion]) -> dict[int, list[Batch]]:
+    """:func:`batches_during` for many excursions in two statements (for lists)."""
+    units = {e.storage_unit_id for e in excursions}
+    if not units:
+        return {}
+    stays = stays_subquery(storage_unit_ids=units)
+    rows = db.session.execute(sa.select(stays).where(stays.c.storage_unit_id.in_(units))).all()
+    found: dict[int, set[int]] = {e.id: set() for e in excursions}
+    for batch_id, unit_id, placed_at, left_at in rows:
+        for e in excursions:
+            if (
+                e.storage_unit_id == unit_id
+                and (e.end is None or placed_at <= e.end)
+                and (left_at is None or left_at > e.start)
+            ):
+                found[e.id].add(batch_id)
+    ids = set().union(*found.values())
+    batches = {b.id: b for b in db.session.scalars(sa.select(Batch).where(Batch.id.in_(ids)))} if ids else {}
+    return {
+        key: sorted((batches[i] for i in value), key=lambda b: b.lot_number) for key, value in found.items()
+    }
