@@ -65,7 +65,7 @@ def _last_inside_before(unit: StorageUnit, moment: datetime) -> datetime | None:
 
 
 def _search(unit: StorageUnit, lo: datetime | None, hi: datetime | None):
-    t, v = readings._load(unit.id, lo, hi)
+    t, v = readings.series(unit, lo, hi)
     found = temperature.find_excursions(t, v, unit.min_c, unit.max_c, unit.alarm_delay_minutes)
     return t, v, found
 
@@ -89,17 +89,17 @@ def refresh(
         t, v, found = _search(unit, lo, hi)
     if t.size == 0:
         return
-    span_start = readings._epoch_to_datetime(t[0])
-    stored = _stored(unit, span_start, readings._epoch_to_datetime(t[-1]))
+    span_start = readings.epoch_to_datetime(t[0])
+    stored = _stored(unit, span_start, readings.epoch_to_datetime(t[-1]))
     touched = _reconcile(unit, stored, t, v, found, actor, username)
     for excursion in touched:
         for batch in batches_during(excursion):
-            judgement.judge(actor, batch)
+            judgement.judge(actor, batch, username)
 
 
 def _measure(unit: StorageUnit, t, v, found: temperature.Excursion) -> dict[str, Any]:
     last_index = found.stop_index if not found.is_open else t.size - 1
-    until = readings._epoch_to_datetime(t[last_index])
+    until = readings.epoch_to_datetime(t[last_index])
     mkt = None
     condition = temperature.CONDITIONS[unit.condition]
     if condition.mkt_window is not None:

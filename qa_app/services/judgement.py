@@ -138,8 +138,10 @@ def next_status(batch: Batch, proof: Evidence) -> str:
     return "quarantine" if missing_tests(batch, proof) else "awaiting_release"
 
 
-def judge(actor: User | None, batch: Batch) -> str:
-    """Move the batch to where its results put it, auditing the change (caller commits)."""
+def judge(actor: User | None, batch: Batch, username: str | None = None) -> str:
+    """Move the batch to where its evidence puts it, auditing the change (caller commits).
+
+    ``username`` names who acted when no user did (a sensor's device token)."""
     db.session.flush()
     proof = evidence(batch.id)
     status = next_status(batch, proof)
@@ -149,6 +151,7 @@ def judge(actor: User | None, batch: Batch) -> str:
             "batch",
             batch.lot_number,
             actor=actor,
+            username=username,
             old={"status": batch.status},
             new={"status": status, "holds": holds(batch, proof)},
         )

@@ -181,7 +181,7 @@ def _neighbour(unit_id: int, moment: datetime, *, after: bool) -> datetime | Non
     return db.session.scalar(stmt)
 
 
-def _epoch_to_datetime(seconds: float) -> datetime:
+def epoch_to_datetime(seconds: float) -> datetime:
     return datetime.fromtimestamp(round(seconds, 6), tz=UTC)
 
 
@@ -299,11 +299,13 @@ def ingest(
                 merged_t[order], merged_v[order], None if following is None else following.timestamp()
             ),
         )
+    device = None if actor is not None or token is None else f"device:{token.id}"
     audit.record(
         "readings.received",
         "storage_unit",
         unit.code,
         actor=actor,
+        username=device,
         new={
             "upload_id": upload.id,
             "source": source,
@@ -318,7 +320,7 @@ def ingest(
         },
     )
     if accepted:
-        excursions.refresh(unit, first, last, actor)
+        excursions.refresh(unit, first, last, actor, username=device)
     db.session.commit()
     return IngestResult(accepted, duplicates, upload)
 
@@ -332,9 +334,9 @@ def _store_hours(unit_id: int, start: datetime, end: datetime, sums: HourSums) -
     rows = sums.rows()
     for row in rows:
         row["storage_unit_id"] = unit_id
-        row["hour"] = _epoch_to_datetime(row["hour"])
+        row["hour"] = epoch_to_datetime(row["hour"])
         if row["max_interval_at"] is not None:
-            row["max_interval_at"] = _epoch_to_datetime(row["max_interval_at"])
+            row["max_interval_at"] = epoch_to_datetime(row["max_interval_at"])
     for start_row in range(0, len(rows), INSERT_CHUNK):
         db.session.execute(sa.insert(ReadingHour), rows[start_row : start_row + INSERT_CHUNK])
 
@@ -385,7 +387,7 @@ def _raw_part(unit_id: int, start: datetime, end: datetime, *, last: bool) -> Ra
     t, v = _load(unit_id, start, end, end_inclusive=last)
     following = None
     if not last and t.size:
-        after = _neighbour(unit_id, _epoch_to_datetime(t[-1]) + timedelta(microseconds=1), after=True)
+        after = _neighbour(unit_id, epoch_to_datetime(t[-1]) + timedelta(microseconds=1), after=True)
         following = None if after is None else after.timestamp()
     return RawPart(t, v, following)
 
@@ -417,7 +419,7 @@ def summarise_window(unit: StorageUnit, start: datetime, end: datetime) -> Summa
     if median is not None:
         crowded = hours.second_interval > temperature.GAP_FACTOR * median
         for hour in hours.hour[crowded]:
-            begins = _epoch_to_datetime(hour)
+            begins = epoch_to_datetime(hour)
             parts.append(_raw_part(unit.id, begins, begins + timedelta(hours=1), last=False))
         hours = _select_hours(hours, ~crowded)
     return temperature_sums.combine(hours, parts)
@@ -433,7 +435,7 @@ def series_for_chart(unit: StorageUnit, start: datetime, end: datetime) -> dict[
     return {"t": hours.hour + HOUR_S / 2, "mean": mean, "min": hours.min_c, "max": hours.max_c}
 
 
-def series(unit: StorageUnit, start: datetime, end: datetime) -> tuple[np.ndarray, np.ndarray]:
+def series(unit: StorageUnit, start: datetime | None, end: datetime | None) -> tuple[np.ndarray, np.ndarray]:
     """Raw ``(epoch seconds, °C)`` of a unit in ``[start, end]``, for the excursion search."""
     return _load(unit.id, start, end)
 
