@@ -44,9 +44,27 @@ def browser():
         browser.close()
 
 
+SCREENSHOTS = Path(os.environ.get("QA_SCREENSHOTS", "test-screenshots"))
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so the page fixture knows about a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A fresh browser context per test; a failing journey leaves a full-page screenshot."""
     context = browser.new_context()
     page = context.new_page()
     yield page
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target = SCREENSHOTS / f"{request.node.name}.png"
+        page.screenshot(path=str(target), full_page=True)
+        print(f"screenshot of the failing page: {target}")
     context.close()
