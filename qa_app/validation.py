@@ -1,12 +1,14 @@
 """Input checks that name each bad field in words a person can act on: JSON Schema validation,
 and dates and times read from bodies and query strings."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
 from qa_app.errors import InvalidInput
+
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 _MESSAGES = {
     "type": lambda e: f"Must be {_type_name(e.validator_value)}.",
@@ -89,4 +91,6 @@ def datetime_field(body: Any, name: str) -> datetime | None:
         ) from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{name} needs an offset.", {name: "Add the offset, e.g. 2026-11-25T09:30:00Z."})
+    if not EARLIEST <= moment < LATEST:  # near years 1 and 9999 a time cannot be shifted or stored
+        raise InvalidInput(f"{name} is out of range.", {name: "Give a time between the years 1900 and 8999."})
     return moment

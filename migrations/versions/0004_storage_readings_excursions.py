@@ -96,13 +96,14 @@ def upgrade():
     sa.Column('decided_by_id', sa.Integer(), nullable=False),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('signature_id', sa.Integer(), nullable=False),
+    sa.Column('covered_min_c', sa.Float(), nullable=False),
+    sa.Column('covered_max_c', sa.Float(), nullable=False),
     sa.CheckConstraint("decision IN ('acceptable', 'reject')", name=op.f('ck_disposition_known_decision')),
     sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], name=op.f('fk_disposition_batch_id_batch')),
     sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], name=op.f('fk_disposition_decided_by_id_user')),
     sa.ForeignKeyConstraint(['excursion_id'], ['excursion.id'], name=op.f('fk_disposition_excursion_id_excursion')),
     sa.ForeignKeyConstraint(['signature_id'], ['signature.id'], name=op.f('fk_disposition_signature_id_signature')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_disposition')),
-    sa.UniqueConstraint('batch_id', 'excursion_id', name=op.f('uq_disposition_batch_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_disposition'))
     )
     with op.batch_alter_table('disposition', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_disposition_batch_id'), ['batch_id'], unique=False)

@@ -64,7 +64,11 @@ class Excursion(db.Model):
 
 
 class Disposition(db.Model):
-    """A reviewer's signed decision on one batch stored in a unit during one excursion."""
+    """A reviewer's signed decision on one batch stored in a unit during one excursion.
+
+    It covers the excursion as it was signed: when later readings show it went further (a
+    higher maximum or a lower minimum), the batch is held again for a new decision.
+    """
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     batch_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("batch.id"), index=True)
@@ -74,12 +78,14 @@ class Disposition(db.Model):
     decided_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     decided_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     signature_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("signature.id"))
+    covered_min_c: so.Mapped[float]
+    covered_max_c: so.Mapped[float]
 
     decided_by: so.Mapped[User] = so.relationship(lazy="joined")
     signature: so.Mapped[Signature] = so.relationship()
     excursion: so.Mapped[Excursion] = so.relationship(lazy="joined")
 
-    __table_args__ = (
-        sa.UniqueConstraint("batch_id", "excursion_id"),
-        sa.CheckConstraint(sa.column("decision").in_(DECISIONS), name="known_decision"),
-    )
+    __table_args__ = (sa.CheckConstraint(sa.column("decision").in_(DECISIONS), name="known_decision"),)
+
+    def covers(self, excursion: Excursion) -> bool:
+        return excursion.min_c >= self.covered_min_c and excursion.max_c <= self.covered_max_c

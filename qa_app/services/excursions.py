@@ -216,7 +216,8 @@ def record_disposition(
         )
     if not excursion.needs_disposition:
         raise WrongState(f"Excursion {excursion.id} is allowable: it needs no disposition.")
-    if excursion.id in dispositions_for(batch.id):
+    earlier = dispositions_for(batch.id).get(excursion.id)
+    if earlier is not None and earlier.covers(excursion):
         raise WrongState(
             f"A disposition for batch {batch.lot_number} on excursion {excursion.id} exists already."
         )
@@ -245,6 +246,7 @@ def record_disposition(
     disposition = Disposition(
         batch_id=batch.id, excursion_id=excursion.id, decision=given.decision, comment=comment,
         decided_by_id=actor.id, signature_id=sig.id,
+        covered_min_c=excursion.min_c, covered_max_c=excursion.max_c,
     )  # fmt: skip
     db.session.add(disposition)
     audit.record(

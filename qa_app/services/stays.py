@@ -53,15 +53,20 @@ def for_batch(batch_id: int) -> list[Excursion]:
 
 
 def dispositions_for(batch_id: int) -> dict[int, Disposition]:
-    """The batch's dispositions, by excursion id."""
-    stmt = sa.select(Disposition).where(Disposition.batch_id == batch_id)
+    """The batch's latest disposition per excursion, by excursion id."""
+    stmt = sa.select(Disposition).where(Disposition.batch_id == batch_id).order_by(Disposition.id)
     return {d.excursion_id: d for d in db.session.scalars(stmt)}
 
 
 def pending_dispositions(batch_id: int) -> list[Excursion]:
-    """Excursions that need a disposition for this batch and have none yet."""
+    """Excursions that need a disposition for this batch and have none that covers them yet
+    (a disposition covers the excursion as signed, not one that later readings made worse)."""
     decided = dispositions_for(batch_id)
-    return [e for e in for_batch(batch_id) if e.needs_disposition and e.id not in decided]
+    return [
+        e
+        for e in for_batch(batch_id)
+        if e.needs_disposition and (e.id not in decided or not decided[e.id].covers(e))
+    ]
 
 
 def batches_during_each(excursions: list[Excursion]) -> dict[int, list[Batch]]:
