@@ -32,6 +32,8 @@ MAX_READINGS = 1_100_000
 RECORDERS = ("technician", "reviewer")
 INSERT_CHUNK = 20_000
 TOO_MANY_ERRORS = 50
+RAW_UP_TO = 5_000
+"""A window with no more readings than this is summarised from raw readings, exactly."""
 
 
 @dataclass(frozen=True)
@@ -405,8 +407,8 @@ def summarise_window(unit: StorageUnit, start: datetime, end: datetime) -> Summa
     """Count, min, max, mean, time-weighted MKT and data gaps of the readings in ``[start, end]``.
 
     Whole hours come from the stored sums; only the edges are read raw (module docstring of
-    :mod:`qa_app.domain.temperature_sums`). Equals the computation over the raw readings
-    within hundredths of a degree.
+    :mod:`qa_app.domain.temperature_sums`). Small windows are read raw. Equals the
+    computation over the raw readings within hundredths of a degree.
     """
     if end < start:
         raise InvalidInput("The window ends before it starts.", {"end": "Must not be before start."})
@@ -423,10 +425,22 @@ def summarise_window(unit: StorageUnit, start: datetime, end: datetime) -> Summa
         t, v = _load(unit.id, start, end)
         return temperature.summarise(t, v)
     hours = _hours(unit.id, head_end, tail_start)
+    if int(hours.count.sum()) <= RAW_UP_TO:
+        t, v = _load(unit.id, start, end)
+        return temperature.summarise(t, v)
     parts = [_raw_part(unit.id, start, head_end, last=False), _raw_part(unit.id, tail_start, end, last=True)]
     median = temperature_sums.window_median(hours, parts)
     if median is not None:
+        # Hours with two gaps, or an interval whose gap status the median's uncertainty
+        # (the spread of the hours' medians) could flip, are read raw.
+        medians = hours.median_interval[~np.isnan(hours.median_interval)]
+        low, high = (
+            (min(medians.min(), median), max(medians.max(), median)) if medians.size else (median, median)
+        )
+        near = temperature.GAP_FACTOR * low, temperature.GAP_FACTOR * high
         crowded = hours.second_interval > temperature.GAP_FACTOR * median
+        for longest in (hours.max_interval, hours.second_interval):
+            crowded |= (longest >= near[0]) & (longest <= near[1])
         for hour in hours.hour[crowded]:
             begins = epoch_to_datetime(hour)
             parts.append(_raw_part(unit.id, begins, begins + timedelta(hours=1), last=False))
