@@ -64,14 +64,19 @@ def _last_inside_before(unit: StorageUnit, moment: datetime) -> datetime | None:
     )
 
 
-def _search(unit: StorageUnit, lo: datetime | None, hi: datetime | None):
-    t, v = readings.series(unit, lo, hi)
+def _search(unit: StorageUnit, lo: datetime | None, hi: datetime | None, known: readings.Known | None):
+    t, v = readings.series(unit, lo, hi, known)
     found = temperature.find_excursions(t, v, unit.min_c, unit.max_c, unit.alarm_delay_minutes)
     return t, v, found
 
 
 def refresh(
-    unit: StorageUnit, first: datetime, last: datetime, actor: User | None, username: str | None = None
+    unit: StorageUnit,
+    first: datetime,
+    last: datetime,
+    actor: User | None,
+    username: str | None = None,
+    known: readings.Known | None = None,
 ):
     """Find the unit's excursions again over the span readings in ``[first, last]`` can change,
     bring the stored records in line (auditing every change) and judge the batches touched."""
@@ -83,10 +88,10 @@ def refresh(
         lo = min(lo, stored[0].start)
         hi = None if any(s.end is None for s in stored) else max(hi, max(s.end for s in stored))
     lo = _last_inside_before(unit, lo)  # start from a reading inside, never mid-run
-    t, v, found = _search(unit, lo, hi)
+    t, v, found = _search(unit, lo, hi, known)
     if hi is not None and found and found[-1].is_open and readings.neighbour(unit, hi, after=True):
         hi = None
-        t, v, found = _search(unit, lo, hi)
+        t, v, found = _search(unit, lo, hi, known)
     if t.size == 0:
         return
     span_start = readings.epoch_to_datetime(t[0])

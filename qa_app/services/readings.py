@@ -280,23 +280,7 @@ def ingest(
     )
     db.session.add(upload)
     db.session.flush()
-    new_index = np.flatnonzero(new).tolist()
-    values = temps.tolist()
-    for start in range(0, len(new_index), INSERT_CHUNK):
-        # A Core insert (the table, not the mapped class): an executemany without the ORM's
-        # per-row bookkeeping, about a third faster for large uploads.
-        db.session.execute(
-            sa.insert(Reading.__table__),
-            [
-                {
-                    "storage_unit_id": unit.id,
-                    "at": times[i],
-                    "temperature_c": values[i],
-                    "upload_id": upload.id,
-                }
-                for i in new_index[start : start + INSERT_CHUNK]
-            ],
-        )
+    _insert_readings(unit.id, upload.id, [times[i] for i in np.flatnonzero(new)], temps[new].tolist())
     if accepted:
         merged_t = np.concatenate((old_t, epoch[new]))
         merged_v = np.concatenate((old_v, temps[new]))
@@ -331,9 +315,38 @@ def ingest(
         },
     )
     if accepted:
-        excursions.refresh(unit, first, last, actor, username=device)
+        known = Known(merged_t[order], merged_v[order], span_start, span_end)
+        excursions.refresh(unit, first, last, actor, username=device, known=known)
     db.session.commit()
     return IngestResult(accepted, duplicates, upload)
+
+
+def _insert_readings(unit_id: int, upload_id: int, times: list[datetime], values: list[float]) -> None:
+    """Bulk insert in the session's transaction: COPY on PostgreSQL, an executemany elsewhere."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        lines = "".join(
+            f"{unit_id}\t{moment.isoformat()}\t{value!r}\t{upload_id}\n"
+            for moment, value in zip(times, values, strict=True)
+        )
+        with (
+            raw.cursor() as cursor,
+            cursor.copy("COPY reading (storage_unit_id, at, temperature_c, upload_id) FROM STDIN") as copy,
+        ):
+            copy.write(lines.encode())
+        return
+    for start in range(0, len(times), INSERT_CHUNK):
+        # A Core insert (the table, not the mapped class): no per-row ORM bookkeeping.
+        db.session.execute(
+            sa.insert(Reading.__table__),
+            [
+                {"storage_unit_id": unit_id, "at": moment, "temperature_c": value, "upload_id": upload_id}
+                for moment, value in zip(
+                    times[start : start + INSERT_CHUNK], values[start : start + INSERT_CHUNK], strict=True
+                )
+            ],
+        )
 
 
 def _store_hours(unit_id: int, start: datetime, end: datetime, sums: HourSums) -> None:
@@ -458,9 +471,37 @@ def series_for_chart(unit: StorageUnit, start: datetime, end: datetime) -> dict[
     return {"t": hours.hour + HOUR_S / 2, "mean": mean, "min": hours.min_c, "max": hours.max_c}
 
 
-def series(unit: StorageUnit, start: datetime | None, end: datetime | None) -> tuple[np.ndarray, np.ndarray]:
-    """Raw ``(epoch seconds, °C)`` of a unit in ``[start, end]``, for the excursion search."""
-    return _load(unit.id, start, end)
+@dataclass(frozen=True)
+class Known:
+    """Every reading of a unit in ``[start, end)``, already in memory (from an upload)."""
+
+    t: np.ndarray
+    v: np.ndarray
+    start: datetime
+    end: datetime
+
+
+def series(
+    unit: StorageUnit, start: datetime | None, end: datetime | None, known: Known | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw ``(epoch seconds, °C)`` of a unit in ``[start, end]``, for the excursion search;
+    what ``known`` holds is not read again."""
+    if known is None:
+        return _load(unit.id, start, end)
+    ts, vs = [], []
+    if start is None or start < known.start:
+        before = _load(unit.id, start, known.start, end_inclusive=False)
+        ts.append(before[0]), vs.append(before[1])
+    inside = np.ones(known.t.size, dtype=bool)
+    if start is not None:
+        inside &= known.t >= start.timestamp()
+    if end is not None:
+        inside &= known.t <= end.timestamp()
+    ts.append(known.t[inside]), vs.append(known.v[inside])
+    if end is None or end >= known.end:
+        after = _load(unit.id, known.end, end)
+        ts.append(after[0]), vs.append(after[1])
+    return np.concatenate(ts), np.concatenate(vs)
 
 
 def neighbour(unit: StorageUnit, moment: datetime, *, after: bool) -> datetime | None:
