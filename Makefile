@@ -44,7 +44,10 @@ format: install-dev
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-## Benchmarks (numbers for the notes; nothing is asserted): 100,000 batches; CU evaluation; CSV import
+## Benchmarks (numbers for the notes; nothing is asserted): 100,000 batches; CU evaluation; CSV import; certificates;
+## 1,000,000 temperature readings in, and a year's and 30 days' summary beside plain Python
 bench: install-dev
 	$(BIN)/python bench/bench_batches.py
 	$(BIN)/python bench/bench_results.py
+	$(BIN)/python bench/bench_certificates.py
+	$(BIN)/python bench/bench_readings.py

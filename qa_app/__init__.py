@@ -28,6 +28,7 @@ def create_app(
     configure_database_url(app)
     configure_secret_key(app)
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_security(app)
     register_errorhandlers(app)
@@ -70,6 +71,13 @@ def register_extensions(app: Flask) -> None:
             configure_sqlite(db.engine)
 
 
+def register_url_converters(app: Flask) -> None:
+    """``<int:...>`` names a record's id: bounded to what the database holds (validation.py)."""
+    from qa_app.validation import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter
+
+
 def register_blueprints(app: Flask) -> None:
     from qa_app.api import bp as api_bp
     from qa_app.web.admin.routes import bp as admin_bp
@@ -79,7 +87,9 @@ def register_blueprints(app: Flask) -> None:
     from qa_app.web.formulas.routes import bp as formulas_bp
     from qa_app.web.main.routes import bp as main_bp
     from qa_app.web.materials.routes import bp as materials_bp
+    from qa_app.web.review.routes import bp as review_bp
     from qa_app.web.storage.routes import bp as storage_bp
+    from qa_app.web.verify.routes import bp as verify_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
     for bp in (
@@ -91,6 +101,8 @@ def register_blueprints(app: Flask) -> None:
         storage_bp,
         admin_bp,
         audit_bp,
+        review_bp,
+        verify_bp,
         api_bp,
     ):
         app.register_blueprint(bp)

@@ -1,16 +1,21 @@
-"""Demonstration data: users of every role, materials and lots, the LDN formulas, storage units
-and batches in draft and in quarantine. It can run again: what exists is left alone."""
+"""Demonstration data: users of every role, materials and lots, the LDN formulas, storage units,
+batches in draft, in quarantine and on hold, and a year of temperature readings with a few
+excursions. It can run again: what exists is left alone."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 
 from qa_app.extensions import db
-from qa_app.models import Batch, Material, User
-from qa_app.services import accounts, batches, clock, formulas, materials, storage
+from qa_app.models import Batch, Excursion, Material, Reading, StorageUnit, User
+from qa_app.services import accounts, batches, clock, formulas, materials, readings, storage
 from qa_app.services.signatures import SignatureInput
 
 DEMO_PASSWORD = "ldn-demo-password"
+HELD_BATCH_DAYS = 6  # the oral liquid in FRIDGE-1 since then; a power cut since holds it
 DEMO_USERS = (
     ("tech", "Tessa Technician", ("technician",)),
     ("tech2", "Tomas Second-Technician", ("technician",)),
@@ -130,10 +135,12 @@ def load_demo() -> list[str]:
     if db.session.scalar(sa.select(Material.id).where(Material.code == "NTX-HCL")) is None:
         lots = _master_data(clock.today())
         _batches(lots)
+    _readings(_user("tech"))
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Batch))
     lines.append(
         f"Demo data: formulas LDN-CAP and LDN-LIQ-1, storage units SHELF-A and FRIDGE-1, {count} batches."
     )
+    lines.extend(_readings_lines())
     return lines
 
 
@@ -254,3 +261,162 @@ def _batches(lots: dict[str, str]) -> None:
         balance="XS205-01",
     )
     batches.create_batch(tech2, formula="LDN-LIQ-1", quantity=120, concentration=1.0, dose_amount=3.0)
+
+    # In FRIDGE-1 since six days ago: the recent power cut in the readings puts it on hold.
+    placed = clock.utcnow() - timedelta(days=HELD_BATCH_DAYS)
+    liquid = batches.create_batch(
+        tech, formula="LDN-LIQ-1", quantity=100, concentration=1.0, dose_amount=3.0, compounded_at=placed
+    )
+    batches.record_component(
+        tech,
+        liquid.lot_number,
+        barcode=lots["api"],
+        quantity_mg=round(liquid.calculation["api_mg"] + 0.2, 2),
+        balance="XS205-01",
+    )
+    batches.record_component(
+        tech, liquid.lot_number, barcode=lots["syrup"], quantity_mg=100_350.0, balance="PB3002"
+    )
+    batches.verify_weighing(tech2, liquid.lot_number, _sign("tech2", "verified"))
+    batches.complete(
+        tech, liquid.lot_number, actual_yield=99, storage_unit="FRIDGE-1", at=placed + timedelta(hours=1)
+    )
+
+
+# A year of readings every 5 minutes per unit, the same values every run (fixed seeds) with the
+# times running up to now: the logger's CSV export for the year before the last week, then the
+# last week as the sensor posts it. The excursions are written over the usual readings.
+DEMO_UNITS = ("SHELF-A", "FRIDGE-1")
+STEP_S = 300
+READINGS_PER_UNIT = 365 * 24 * 12  # 105,120
+RECENT_READINGS = 7 * 24 * 12
+SEED = 795
+ROOM_C = 19.0
+FRIDGE_C = 4.8
+
+Shape = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _door_left_open(minutes: np.ndarray, usual: np.ndarray) -> np.ndarray:
+    """9–11 °C for forty minutes while the door stands open, back to 5 °C soon after it is shut."""
+    return np.interp(minutes, [0, 5, 20, 40, 45, 55], [5.1, 9.4, 11.0, 9.7, 7.4, 5.4])
+
+
+def _hot_afternoon(minutes: np.ndarray, usual: np.ndarray) -> np.ndarray:
+    """The shelf follows the room up to 27–28 °C and back over six hours."""
+    return usual + 5.2 * np.sin(np.pi * minutes / 360.0) ** 2
+
+
+def _power_cut(hours: float) -> Shape:
+    """The cabinet warms towards the room until the power returns; the compressor then pulls
+    it back to 4.8 °C within about an hour."""
+    off = hours * 60.0
+
+    def shape(minutes: np.ndarray, usual: np.ndarray) -> np.ndarray:
+        warmed = ROOM_C - (ROOM_C - FRIDGE_C) * np.exp(-np.minimum(minutes, off) / 154.0)
+        cooling = FRIDGE_C + (warmed - FRIDGE_C) * np.exp(-np.maximum(minutes - off, 0.0) / 30.0)
+        return np.where(minutes <= off, warmed, cooling)
+
+    return shape
+
+
+@dataclass(frozen=True)
+class DemoExcursion:
+    """Readings replaced for ``minutes`` from a local time ``days_ago`` days before today."""
+
+    unit: str
+    days_ago: int
+    local_hour: float
+    minutes: int
+    shape: Shape
+    seed: int
+
+
+DEMO_EXCURSIONS = (
+    DemoExcursion("FRIDGE-1", 200, 10.25, 60, _door_left_open, 1),  # allowable
+    DemoExcursion("FRIDGE-1", 130, 1.0, 390, _power_cut(5.0), 2),  # up to ~17 °C: disposition
+    DemoExcursion("SHELF-A", 75, 12.0, 360, _hot_afternoon, 3),  # 26–28 °C: allowable
+    DemoExcursion("FRIDGE-1", 3, 13.0, 330, _power_cut(4.0), 4),  # holds the batch placed 6 days ago
+)
+
+
+def demo_series(times: np.ndarray, utc_offset_s: float) -> dict[str, np.ndarray]:
+    """°C per unit at ``times`` (epoch seconds, every 5 minutes, ending today): SHELF-A about
+    21–23 °C following the day, FRIDGE-1 about 4–6 °C with the compressor cycling, and the
+    excursions of DEMO_EXCURSIONS; ``utc_offset_s`` puts the day and the excursions in local time."""
+    rng = np.random.default_rng(SEED)
+    local_hour = (times + utc_offset_s) % 86_400 / 3600.0
+    shelf = 22.0 + 0.8 * np.sin(2 * np.pi * (local_hour - 9.0) / 24.0)
+    cycle = times / (42 * 60.0) % 1.0  # the compressor runs every 42 minutes
+    fridge = np.where(cycle < 0.8, 4.2 + 2.0 * cycle, 5.8 - 8.0 * (cycle - 0.8))
+    series = {
+        "SHELF-A": shelf + rng.normal(0.0, 0.15, times.size),
+        "FRIDGE-1": fridge + rng.normal(0.0, 0.1, times.size),
+    }
+    today = (times[-1] + utc_offset_s) // 86_400 * 86_400 - utc_offset_s
+    for event in DEMO_EXCURSIONS:
+        begins = today - event.days_ago * 86_400 + round(event.local_hour * 3600)
+        first = int((begins - times[0]) // STEP_S)
+        minutes = np.arange(0, event.minutes, STEP_S // 60, dtype=np.float64)
+        usual = {"SHELF-A": shelf, "FRIDGE-1": fridge}[event.unit][first : first + minutes.size]
+        noise = np.random.default_rng(event.seed).normal(0.0, 0.08, minutes.size)
+        series[event.unit][first : first + minutes.size] = event.shape(minutes, usual) + noise
+    return {code: np.round(values, 1) for code, values in series.items()}
+
+
+def _readings(tech: User) -> None:
+    """A year of readings for each demo unit that has none, through the readings service."""
+    empty = [
+        code
+        for code in DEMO_UNITS
+        if db.session.scalar(sa.select(Reading.at).join(StorageUnit).where(StorageUnit.code == code).limit(1))
+        is None
+    ]
+    if not empty:
+        return
+    now = clock.utcnow()
+    end = int(now.timestamp()) // STEP_S * STEP_S
+    times = end - STEP_S * np.arange(READINGS_PER_UNIT - 1, -1, -1, dtype=np.int64)
+    offset = now.astimezone(clock.zone()).utcoffset().total_seconds()
+    stamps = np.datetime_as_string(times.astype("datetime64[s]"), timezone="UTC").tolist()
+    series = demo_series(times.astype(np.float64), offset)
+    split = READINGS_PER_UNIT - RECENT_READINGS
+    for code in empty:
+        values = series[code].tolist()
+        export = _rows(stamps[:split], values[:split], first_row=2)  # row 1 is the CSV header
+        readings.ingest(code, export, source="csv", actor=tech, filename=f"{code.lower()}-logger-year.csv")
+        readings.ingest(code, _rows(stamps[split:], values[split:], first_row=1), source="api", actor=tech)
+
+
+def _rows(stamps: list[str], values: list[float], first_row: int) -> list[readings.RowInput]:
+    return [
+        readings.RowInput(n, at, c) for n, (at, c) in enumerate(zip(stamps, values, strict=True), first_row)
+    ]
+
+
+def _readings_lines() -> list[str]:
+    """What the readings gave: counts per unit, excursions, batches held for a disposition."""
+    counts = dict(
+        db.session.execute(
+            sa.select(StorageUnit.code, sa.func.count(Reading.at))
+            .join(Reading, Reading.storage_unit_id == StorageUnit.id)
+            .where(StorageUnit.code.in_(DEMO_UNITS))
+            .group_by(StorageUnit.code)
+        ).all()
+    )
+    if not counts:
+        return []
+    found = db.session.scalars(
+        sa.select(Excursion.classification).where(Excursion.withdrawn_at.is_(None))
+    ).all()
+    held = db.session.scalars(
+        sa.select(Batch.lot_number).where(Batch.status == "on_hold").order_by(Batch.lot_number)
+    ).all()
+    lines = [
+        "Readings every 5 minutes: "
+        + ", ".join(f"{code} {counts[code]:,}" for code in DEMO_UNITS if code in counts)
+        + f"; {len(found)} excursions, {found.count('needs_disposition')} needing a disposition."
+    ]
+    if held:
+        lines.append(f"On hold for a disposition: {', '.join(held)}.")
+    return lines

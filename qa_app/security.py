@@ -11,7 +11,7 @@ from qa_app.models import User
 from qa_app.models.types import utcnow
 
 # Pages anyone may reach. The API marks its own public operations (api/registry.py).
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "verify.lookup", "verify.certificate"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

@@ -1,17 +1,22 @@
 """Input checks that name each bad field in words a person can act on: JSON Schema validation,
-and dates and times read from bodies and query strings."""
+dates and times read from bodies and query strings, and record ids in URLs."""
 
+import math
 from datetime import UTC, date, datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from werkzeug.routing import IntegerConverter
 
 from qa_app.errors import InvalidInput
 
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+MAX_ID = 2**31 - 1  # the largest id an integer column holds (PostgreSQL's integer)
 
 _MESSAGES = {
-    "type": lambda e: f"Must be {_type_name(e.validator_value)}.",
+    "type": lambda e: (
+        "Must be a finite number." if _is_number(e.instance) else f"Must be {_type_name(e.validator_value)}."
+    ),
     "enum": lambda e: f"Must be one of: {', '.join(map(str, e.validator_value))}.",
     "minLength": lambda e: f"Must be at least {e.validator_value} characters.",
     "maxLength": lambda e: f"Must be at most {e.validator_value} characters.",
@@ -45,9 +50,39 @@ def _type_name(value: Any) -> str:
     return names.get(value, value)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_finite(value: Any) -> bool:
+    """NaN, ±Infinity, 1e309 (read as infinity) and integers past the float range are no amount."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _finite_type(kind: str):
+    base = Draft202012Validator.TYPE_CHECKER
+    return lambda checker, value: base.is_type(value, kind) and _is_finite(value)
+
+
+# JSON (as Python reads it) allows NaN, Infinity and 400-digit integers where a number goes; a
+# quantity of them would be stored, or break the arithmetic and rounding behind the services.
+_FiniteValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"number": _finite_type("number"), "integer": _finite_type("integer")}
+    ),
+)
+
+
 def validate(schema: dict[str, Any], payload: Any) -> None:
-    """Raise InvalidInput naming every field of ``payload`` that breaks ``schema``."""
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    """Raise InvalidInput naming every field of ``payload`` that breaks ``schema``.
+
+    A number must be finite: NaN, Infinity and integers too large for a float are refused.
+    """
+    validator = _FiniteValidator(schema, format_checker=FormatChecker())
     fields: dict[str, str] = {}
     for error in sorted(validator.iter_errors(payload), key=lambda e: list(e.path)):
         path = ".".join(str(p) for p in error.path)
@@ -73,9 +108,12 @@ def date_field(body: Any, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"{name} is not a date.", {name: "Use YYYY-MM-DD."}) from None
+    if not EARLIEST.date() <= day < LATEST.date():  # a day next to year 1 or 9999 has no next day
+        raise InvalidInput(f"{name} is out of range.", {name: "Give a date between the years 1900 and 8999."})
+    return day
 
 
 def datetime_field(body: Any, name: str) -> datetime | None:
@@ -94,3 +132,14 @@ def datetime_field(body: Any, name: str) -> datetime | None:
     if not EARLIEST <= moment < LATEST:  # near years 1 and 9999 a time cannot be shifted or stored
         raise InvalidInput(f"{name} is out of range.", {name: "Give a time between the years 1900 and 8999."})
     return moment
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<int:...>`` in a URL: a record's id, so at most MAX_ID; a larger one is no record (404).
+
+    Without the bound, a 30-digit id reaches the database, which cannot take it as an integer.
+    """
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)

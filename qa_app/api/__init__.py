@@ -4,4 +4,15 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from qa_app.api import audit, batches, core, excursions, formulas, materials, results, storage, users  # noqa: E402,F401
+from qa_app.api import (  # noqa: E402,F401
+    audit,
+    batches,
+    certificates,
+    core,
+    excursions,
+    formulas,
+    materials,
+    results,
+    storage,
+    users,
+)

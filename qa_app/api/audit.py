@@ -25,12 +25,22 @@ READERS = ("reviewer", "admin", "inspector")
     query=(
         {"name": "entity", "schema": {"type": "string"}, "description": "entity type, e.g. user"},
         {"name": "key", "schema": {"type": "string"}, "description": "the entity's key"},
+        {
+            "name": "from",
+            "schema": {"type": "string", "format": "date"},
+            "description": "on or after this local date",
+        },
+        {
+            "name": "to",
+            "schema": {"type": "string", "format": "date"},
+            "description": "on or before this local date",
+        },
         {"name": "format", "schema": {"type": "string", "enum": ["json", "csv"]}},
         *PAGE_QUERY,
     ),
 )
 def list_audit():
-    """Audit events filtered by entity type and key; ``format=csv`` streams every match."""
+    """Audit events filtered by entity type and key and by local dates; ``format=csv`` streams every match."""
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise InvalidInput("format must be json or csv.", {"format": "Use json or csv."})

@@ -3,6 +3,7 @@
 from typing import Any
 
 from qa_app.domain.formula_schema import FORMULA
+from qa_app.validation import MAX_ID
 
 ROLE_NAMES = ["technician", "reviewer", "admin", "inspector"]
 
@@ -372,7 +373,7 @@ COMPONENTS.update(
             "type": "object",
             "required": ["result_id", "retests_allowed"],
             "properties": {
-                "result_id": {"type": "integer", "minimum": 1},
+                "result_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 "retests_allowed": {"type": "integer", "minimum": 0, "maximum": 10},
             },
             "additionalProperties": False,
@@ -449,7 +450,7 @@ COMPONENTS.update(
             "required": ["signature", "excursion_id", "decision", "comment"],
             "properties": {
                 **_SIGNED,
-                "excursion_id": {"type": "integer", "minimum": 1},
+                "excursion_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 "decision": {"type": "string", "enum": ["acceptable", "reject"]},
                 "comment": {"type": "string", "minLength": 1, "maxLength": 4000},
             },
@@ -471,6 +472,63 @@ COMPONENTS.update(
                 "id": {"type": "integer"},
                 "label": {"type": "string"},
                 "token": {"type": "string", "description": "the secret, shown once when made"},
+            },
+        },
+    }
+)
+
+
+_CHECK_ITEM = {
+    "type": "object",
+    "required": ["key", "label", "ok", "detail"],
+    "properties": {
+        "key": {"type": "string"},
+        "label": {"type": "string"},
+        "ok": {"type": "boolean"},
+        "detail": {"type": "string"},
+        "lines": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_CERTIFICATE_REF = {
+    "type": ["object", "null"],
+    "properties": {
+        "number": {"type": "string"},
+        "version": {"type": "integer"},
+        "status": {"type": "string", "enum": ["valid", "superseded", "revoked"]},
+        "sha256": {"type": "string"},
+    },
+}
+
+COMPONENTS.update(
+    {
+        "Review": {
+            "type": "object",
+            "required": ["lot_number", "status", "ready", "items"],
+            "properties": {
+                "lot_number": {"type": "string"},
+                "status": {"type": "string"},
+                "ready": {"type": "boolean"},
+                "items": {"type": "array", "items": _CHECK_ITEM},
+                "unmet": {"type": "array", "items": {"type": "string"}},
+                "deviations": {"type": "array", "items": {"type": "string"}},
+                "steps": {"type": "array", "items": {"type": "object"}},
+                "decisions": {"type": "array", "items": {"type": "object"}},
+                "certificate": _CERTIFICATE_REF,
+            },
+        },
+        "CertificateStatus": {
+            "type": "object",
+            "required": ["number", "version", "lot_number", "status", "sha256", "issued_at"],
+            "properties": {
+                "number": {"type": "string"},
+                "version": {"type": "integer"},
+                "lot_number": {"type": "string"},
+                "status": {"type": "string", "enum": ["valid", "superseded", "revoked"]},
+                "sha256": {"type": "string"},
+                "issued_at": {"type": "string", "format": "date-time"},
+                "product": {"type": ["string", "null"]},
+                "bud": {"type": "string", "format": "date"},
+                "revoked_at": {"type": ["string", "null"]},
             },
         },
     }

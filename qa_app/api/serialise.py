@@ -10,6 +10,7 @@ from qa_app.models import (
     AuditEvent,
     Batch,
     BatchComponent,
+    Certificate,
     Disposition,
     Excursion,
     Formula,
@@ -22,6 +23,7 @@ from qa_app.models import (
     User,
 )
 from qa_app.models.types import utcnow
+from qa_app.services import certificates
 from qa_app.services.batch_view import BatchView
 from qa_app.services.judgement import Evidence
 
@@ -196,7 +198,7 @@ def batch(b: Batch, view: BatchView) -> dict[str, Any]:
             {"signer": s.signer_name, "meaning": s.meaning, "signed_at": iso(s.signed_at)}
             for s in view.signatures
         ],
-        "certificate": None,
+        "certificate": certificate_ref(certificates.current_for(b.id)),
     }
 
 
@@ -319,4 +321,52 @@ def device_token(t: ApiToken) -> dict[str, Any]:
         "created_at": iso(t.created_at),
         "revoked_at": iso(t.revoked_at),
         "active": t.revoked_at is None,
+    }
+
+
+def certificate_ref(c: Certificate | None) -> dict[str, Any] | None:
+    """The Batch's ``certificate``: its newest certificate, or null before release."""
+    if c is None:
+        return None
+    return {"number": c.number, "version": c.version, "status": c.status, "sha256": c.sha256}
+
+
+def certificate_status(c: Certificate) -> dict[str, Any]:
+    """What anyone may learn from a certificate's number: enough to know whether to trust it."""
+    body = c.batch.formula_version.body
+    return {
+        "number": c.number,
+        "version": c.version,
+        "lot_number": c.batch.lot_number,
+        "status": c.status,
+        "sha256": c.sha256,
+        "issued_at": iso(c.issued_at),
+        "product": body.get("name"),
+        "strength_mg": c.batch.strength_mg,
+        "bud": c.batch.bud.isoformat(),
+        "revoked_at": iso(c.revoked_at),
+        "supersedes": c.supersedes.number if c.supersedes else None,
+    }
+
+
+def review(r) -> dict[str, Any]:
+    """The release checklist (services/review.py) as the API shows it."""
+    return {
+        "lot_number": r.batch.lot_number,
+        "status": r.batch.status,
+        "ready": r.ready,
+        "items": [item.as_dict() for item in r.items],
+        "unmet": [item.key for item in r.unmet],
+        "deviations": r.deviations,
+        "steps": [{"at": iso(s.at), "who": s.who, "what": s.what} for s in r.steps],
+        "decisions": [
+            {
+                "decision": d.decision,
+                "by": d.decided_by.username,
+                "at": iso(d.decided_at),
+                "reason": d.reason,
+            }
+            for d in r.decisions
+        ],
+        "certificate": certificate_ref(r.certificate),
     }

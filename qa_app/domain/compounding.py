@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ BUD_LABELS: dict[str, str] = {
 # Decimals kept before a computed number is rounded or compared: far finer than any weighing,
 # far coarser than binary noise, so 1.1 × 3 = 3.3000000000000003 counts as the 3.3 it is.
 _NOISE_DECIMALS = 10
+_LARGE = 15  # from 10**15 up no amount is real: such a number is written as it came (1e+308)
 
 # Per dosage form: the unit of ``quantity``, the API field of the concentration and of the dose
 # amount, and the unit of the concentration.
@@ -114,6 +116,8 @@ def _written(value: float | Decimal, min_decimals: int = 0) -> str:
     if not isinstance(value, Decimal) and not math.isfinite(value):
         return str(float(value))
     exact = _denoised(value).normalize()
+    if exact.adjusted() >= _LARGE:
+        return f"{float(value):g}"
     places = max(-int(exact.as_tuple().exponent), min_decimals, 0)
     return format(exact.quantize(Decimal(1).scaleb(-places)), "f")
 
@@ -596,8 +600,7 @@ def capsule_weight_check(weights_mg: Sequence[float], theoretical_mg: float, bat
     sd: float | None = None
     rsd: float | None = None
     if n > 1:
-        deviations = weights - mean
-        sd = math.sqrt(math.fsum(deviations * deviations) / (n - 1))
+        sd = statistics.stdev(weights.tolist())  # exact: the square of a 1e308 mg typo cannot overflow
         rsd = sd / mean * 100
     return WeightCheck(
         n=n,

@@ -1,6 +1,6 @@
 """Rounding of reported values (USP General Notices: round half up, then compare)."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 
 def round_half_up(value: float | str | Decimal, decimals: int) -> Decimal:
@@ -17,4 +17,6 @@ def round_half_up(value: float | str | Decimal, decimals: int) -> Decimal:
         if isinstance(value, Decimal)
         else Decimal(repr(value) if isinstance(value, float) else str(value))
     )
-    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    with localcontext() as context:  # enough digits for any float: 28 cannot hold 1e18 to 10 places
+        context.prec = max(context.prec, exact.adjusted() + decimals + 2)
+        return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)

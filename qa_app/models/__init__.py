@@ -2,6 +2,7 @@
 
 from qa_app.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, Signature
 from qa_app.models.batch import BATCH_STATUSES, Batch, BatchComponent, BatchLocation, LotCounter, WeightCheck
+from qa_app.models.certificate import BatchDecision, Certificate, CertificateCounter, CertificateExport
 from qa_app.models.excursion import CLASSIFICATIONS, DECISIONS, Disposition, Excursion
 from qa_app.models.formula import FORMULA_STATUSES, Formula, FormulaVersion
 from qa_app.models.material import LOT_STATUSES, MATERIAL_KINDS, Material, MaterialLot
@@ -40,7 +41,11 @@ __all__ = [
     "AuditEvent",
     "Batch",
     "BatchComponent",
+    "BatchDecision",
     "BatchLocation",
+    "Certificate",
+    "CertificateCounter",
+    "CertificateExport",
     "Disposition",
     "Excursion",
     "Formula",

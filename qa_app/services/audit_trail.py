@@ -5,12 +5,15 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 
 from qa_app.extensions import db
 from qa_app.models import AuditEvent
+from qa_app.services import clock
 from qa_app.services.pagination import Page, paginate
+from qa_app.validation import date_field
 
 CSV_COLUMNS = (
     "seq",
@@ -34,13 +37,25 @@ class AuditQuery:
     key: str | None = None
     action: str | None = None
     username: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> "AuditQuery":
+        """``entity``, ``key``, ``action``, ``user``, and ``from``/``to``: local dates, both included."""
+
         def clean(name: str) -> str | None:
             return (args.get(name) or "").strip() or None
 
-        return cls(clean("entity"), clean("key"), clean("action"), clean("user"))
+        dates = {name: clean(name) for name in ("from", "to")}
+        return cls(
+            clean("entity"),
+            clean("key"),
+            clean("action"),
+            clean("user"),
+            date_field(dates, "from"),
+            date_field(dates, "to"),
+        )
 
     def statement(self, newest_first: bool = False) -> sa.Select:
         stmt = sa.select(AuditEvent)
@@ -52,6 +67,10 @@ class AuditQuery:
             stmt = stmt.where(AuditEvent.action.startswith(self.action))
         if self.username:
             stmt = stmt.where(AuditEvent.username == self.username)
+        if self.date_from:
+            stmt = stmt.where(AuditEvent.occurred_at >= clock.start_of_local_day(self.date_from))
+        if self.date_to:
+            stmt = stmt.where(AuditEvent.occurred_at < clock.start_of_local_day(self.date_to, days_after=1))
         return stmt.order_by(AuditEvent.seq.desc() if newest_first else AuditEvent.seq)
 
 

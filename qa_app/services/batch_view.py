@@ -1,6 +1,7 @@
 """Everything a batch page or the API's Batch shows, loaded in a fixed number of statements."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -13,11 +14,13 @@ from qa_app.models import (
     Batch,
     BatchComponent,
     BatchLocation,
+    Disposition,
+    Excursion,
     FormulaVersion,
     Signature,
     WeightCheck,
 )
-from qa_app.services import batches, clock, judgement
+from qa_app.services import batches, clock, judgement, readings, stays
 from qa_app.services.pagination import Page, count
 
 
@@ -37,6 +40,11 @@ class BatchView:
     evidence: judgement.Evidence
     holds: list[dict]
     missing_tests: list[str]
+
+    @cached_property
+    def storage(self) -> "StorageHistory":
+        """Each stay with its temperatures, and the excursions met: loaded only when a page asks."""
+        return storage_history(self.batch)
 
 
 def load(lot_number: str, with_history: bool = True) -> BatchView:
@@ -95,6 +103,22 @@ def load(lot_number: str, with_history: bool = True) -> BatchView:
         evidence=proof,
         holds=judgement.holds(batch, proof),
         missing_tests=judgement.missing_tests(batch, proof),
+    )
+
+
+@dataclass(frozen=True)
+class StorageHistory:
+    stays: list[readings.Stay]
+    excursions: list[Excursion]
+    dispositions: dict[int, Disposition]
+
+
+def storage_history(batch: Batch) -> StorageHistory:
+    """Where the batch has been with the readings of each stay, and the excursions it was in."""
+    return StorageHistory(
+        stays=readings.batch_storage(batch),
+        excursions=stays.for_batch(batch.id),
+        dispositions=stays.dispositions_for(batch.id),
     )
 
 

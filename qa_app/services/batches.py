@@ -540,6 +540,8 @@ def move(actor: User, lot_number: str, *, storage_unit: str, at: datetime | None
     batch = get_batch(lot_number, for_update=True)
     if batch.status in ("draft", "discarded"):
         raise WrongState(f"Batch {batch.lot_number} is {batch.status}; only a completed batch is moved.")
+    if batch.status == "released":
+        raise WrongState(f"Batch {batch.lot_number} is released and locked; a change needs a recall first.")
     try:
         unit = storage.get_unit(storage_unit)
     except NotFound as exc:

@@ -402,10 +402,6 @@ def _hours(unit_id: int, start: datetime, end: datetime) -> HourSums:
     return HourSums(**data)
 
 
-def _select_hours(hours: HourSums, keep: np.ndarray) -> HourSums:
-    return HourSums(**{name: getattr(hours, name)[keep] for name in HOUR_COLUMNS})
-
-
 def _raw_part(unit_id: int, start: datetime, end: datetime, *, last: bool) -> RawPart:
     """Raw readings in ``[start, end)`` (``[start, end]`` for the window's last part)."""
     t, v = _load(unit_id, start, end, end_inclusive=last)
@@ -416,12 +412,51 @@ def _raw_part(unit_id: int, start: datetime, end: datetime, *, last: bool) -> Ra
     return RawPart(t, v, following)
 
 
+def _hour_rows(rows: int, **given) -> HourSums:
+    """Stand-in hour rows carrying only what a summary needs from SQL totals and groups."""
+    columns = {
+        "hour": np.full(rows, np.nan),
+        "count": np.zeros(rows, np.int64),
+        "sum_c": np.zeros(rows),
+        "min_c": np.full(rows, np.inf),
+        "max_c": np.full(rows, -np.inf),
+        "intervals": np.zeros(rows, np.int64),
+        "sum_w": np.zeros(rows),
+        "sum_w_exp": np.zeros(rows),
+        "median_interval": np.full(rows, np.nan),
+        "max_interval": np.full(rows, np.nan),
+        "max_interval_at": np.full(rows, np.nan),
+        "max_interval_exp": np.full(rows, np.nan),
+        "second_interval": np.full(rows, np.nan),
+    }
+    for name, values in given.items():
+        columns[name] = np.array(values, dtype=columns[name].dtype)
+    return HourSums(**columns)
+
+
+def _joined(*rows: HourSums) -> HourSums:
+    return HourSums(**{name: np.concatenate([getattr(r, name) for r in rows]) for name in HOUR_COLUMNS})
+
+
+def _median_groups(where: tuple) -> HourSums:
+    """The hours' median intervals with how many intervals each stands for, grouped in SQL."""
+    h = ReadingHour
+    rows = db.session.execute(
+        sa.select(h.median_interval, sa.func.sum(h.intervals))
+        .where(*where, h.median_interval.is_not(None))
+        .group_by(h.median_interval)
+    ).all()
+    return _hour_rows(len(rows), median_interval=[r[0] for r in rows], intervals=[r[1] for r in rows])
+
+
 def summarise_window(unit: StorageUnit, start: datetime, end: datetime) -> Summary:
     """Count, min, max, mean, time-weighted MKT and data gaps of the readings in ``[start, end]``.
 
-    Whole hours come from the stored sums; only the edges are read raw (module docstring of
-    :mod:`qa_app.domain.temperature_sums`). Small windows are read raw. Equals the
-    computation over the raw readings within hundredths of a degree.
+    Whole hours are added up by the database from the stored sums; only the edges are read raw
+    (module docstring of :mod:`qa_app.domain.temperature_sums`), and so are hours with two
+    gaps or with an interval whose gap status the median's uncertainty (the spread of the
+    hours' medians) could flip. Small windows are read raw. Equals the computation over the
+    raw readings within hundredths of a degree.
     """
     if end < start:
         raise InvalidInput("The window ends before it starts.", {"end": "Must not be before start."})
@@ -434,31 +469,63 @@ def summarise_window(unit: StorageUnit, start: datetime, end: datetime) -> Summa
         return Summary(0, None, None, None, None, ())
     head_end = _floor_hour(start) + (timedelta(hours=1) if _floor_hour(start) < start else timedelta(0))
     tail_start = _floor_hour(last)
-    if head_end >= tail_start:
-        t, v = _load(unit.id, start, end)
-        return temperature.summarise(t, v)
-    hours = _hours(unit.id, head_end, tail_start)
-    if int(hours.count.sum()) <= RAW_UP_TO:
+    h = ReadingHour
+    where: tuple = (h.storage_unit_id == unit.id, h.hour >= head_end, h.hour < tail_start)
+    if (
+        head_end >= tail_start
+        or (db.session.scalar(sa.select(sa.func.sum(h.count)).where(*where)) or 0) <= RAW_UP_TO
+    ):
         t, v = _load(unit.id, start, end)
         return temperature.summarise(t, v)
     parts = [_raw_part(unit.id, start, head_end, last=False), _raw_part(unit.id, tail_start, end, last=True)]
-    median = temperature_sums.window_median(hours, parts)
+    medians = _median_groups(where)
+    median = temperature_sums.window_median(medians, parts)
+    keep: tuple = ()
     if median is not None:
-        # Hours with two gaps, or an interval whose gap status the median's uncertainty
-        # (the spread of the hours' medians) could flip, are read raw.
-        medians = hours.median_interval[~np.isnan(hours.median_interval)]
-        low, high = (
-            (min(medians.min(), median), max(medians.max(), median)) if medians.size else (median, median)
+        known = medians.median_interval
+        low, high = (min(known.min(), median), max(known.max(), median)) if known.size else (median, median)
+        longest, second = sa.func.coalesce(h.max_interval, -1.0), sa.func.coalesce(h.second_interval, -1.0)
+        raw_hour = sa.or_(
+            second > temperature.GAP_FACTOR * median,
+            longest.between(temperature.GAP_FACTOR * low, temperature.GAP_FACTOR * high),
+            second.between(temperature.GAP_FACTOR * low, temperature.GAP_FACTOR * high),
         )
-        near = temperature.GAP_FACTOR * low, temperature.GAP_FACTOR * high
-        crowded = hours.second_interval > temperature.GAP_FACTOR * median
-        for longest in (hours.max_interval, hours.second_interval):
-            crowded |= (longest >= near[0]) & (longest <= near[1])
-        for hour in hours.hour[crowded]:
-            begins = epoch_to_datetime(hour)
+        crowded = list(db.session.scalars(sa.select(h.hour).where(*where, raw_hour)))
+        for begins in crowded:
             parts.append(_raw_part(unit.id, begins, begins + timedelta(hours=1), last=False))
-        hours = _select_hours(hours, ~crowded)
-    return temperature_sums.combine(hours, parts)
+        keep = (sa.not_(raw_hour),)
+        if crowded:
+            medians = _median_groups(where + keep)
+    totals = db.session.execute(
+        sa.select(
+            sa.func.sum(h.count), sa.func.sum(h.sum_c), sa.func.min(h.min_c), sa.func.max(h.max_c),
+            sa.func.sum(h.sum_w), sa.func.sum(h.sum_w_exp),
+        ).where(*where, *keep)
+    ).one()  # fmt: skip
+    summed = (
+        _hour_rows(
+            1, count=[totals[0]], sum_c=[totals[1]], min_c=[totals[2]], max_c=[totals[3]],
+            sum_w=[totals[4]], sum_w_exp=[totals[5]],
+        )
+        if totals[0]
+        else _hour_rows(0)
+    )  # fmt: skip
+    gapped = (
+        db.session.execute(
+            sa.select(h.max_interval, h.max_interval_at, h.max_interval_exp).where(
+                *where, *keep, h.max_interval > temperature.GAP_FACTOR * median
+            )
+        ).all()
+        if median is not None
+        else []
+    )
+    gaps = _hour_rows(
+        len(gapped),
+        max_interval=[r[0] for r in gapped],
+        max_interval_at=[r[1].timestamp() for r in gapped],
+        max_interval_exp=[r[2] for r in gapped],
+    )
+    return temperature_sums.combine(_joined(medians, summed, gaps), parts)
 
 
 def series_for_chart(unit: StorageUnit, start: datetime, end: datetime) -> dict[str, np.ndarray]:

@@ -1,13 +1,15 @@
 """What each person has to do next, for the home page."""
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_app.extensions import db
-from qa_app.models import Batch, FormulaVersion, Investigation, MaterialLot, User
-from qa_app.services import clock
+from qa_app.models import Batch, Disposition, Excursion, FormulaVersion, Investigation, MaterialLot, User
+from qa_app.services import clock, judgement, stays
 
 OPEN_STATUSES = ("draft", "quarantine", "on_hold", "awaiting_release")
 LIMIT = 50
@@ -69,8 +71,23 @@ def awaiting_results() -> list[Batch]:
     return _batches(sa.select(Batch).where(Batch.status == "quarantine").order_by(Batch.id))
 
 
-def on_hold() -> list[Batch]:
-    return _batches(sa.select(Batch).where(Batch.status == "on_hold").order_by(Batch.id))
+@dataclass(frozen=True)
+class ReviewQueue:
+    """The reviewer's decisions in waiting: batches to release, and batches held, with why."""
+
+    awaiting_release: list[Batch]
+    on_hold: list[tuple[Batch, list[dict[str, Any]]]]
+
+
+def review_queue() -> ReviewQueue:
+    """Nearest BUD first, then the oldest: what expires soonest must be decided first.
+
+    What holds each batch comes from :func:`judgement.holds`, the rule the services apply.
+    """
+    order = (Batch.bud, Batch.compounded_at, Batch.id)
+    ready = _batches(sa.select(Batch).where(Batch.status == "awaiting_release").order_by(*order))
+    held = _batches(sa.select(Batch).where(Batch.status == "on_hold").order_by(*order))
+    return ReviewQueue(ready, [(b, judgement.holds(b, judgement.evidence(b.id))) for b in held])
 
 
 def open_investigations() -> list[tuple[Investigation, str]]:
@@ -83,3 +100,36 @@ def open_investigations() -> list[tuple[Investigation, str]]:
         .limit(LIMIT)
     )
     return [(inv, lot) for inv, lot in db.session.execute(stmt)]
+
+
+def open_excursions() -> list[Excursion]:
+    """Excursions no reviewer has acknowledged yet, oldest first."""
+    stmt = (
+        sa.select(Excursion)
+        .where(Excursion.withdrawn_at.is_(None), Excursion.acknowledged_at.is_(None))
+        .order_by(Excursion.start, Excursion.id)
+        .limit(LIMIT)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def awaiting_disposition() -> list[tuple[Batch, Excursion]]:
+    """Unreleased batches with an excursion that needs their disposition, in one statement
+    (the rule of :func:`qa_app.services.stays.pending_dispositions`, for every batch at once)."""
+    placed = stays.stays_subquery()
+    decided = sa.exists().where(Disposition.batch_id == Batch.id, Disposition.excursion_id == Excursion.id)
+    stmt = (
+        sa.select(Batch, Excursion)
+        .join(placed, placed.c.batch_id == Batch.id)
+        .join(Excursion, Excursion.storage_unit_id == placed.c.storage_unit_id)
+        .where(Batch.status.in_(judgement.JUDGED_STATES), ~decided)
+        .where(Excursion.classification == "needs_disposition", Excursion.withdrawn_at.is_(None))
+        .where(placed.c.placed_at <= sa.func.coalesce(Excursion.end, Excursion.last_reading_at))
+        .where(sa.or_(placed.c.left_at.is_(None), placed.c.left_at > Excursion.start))
+        .order_by(Excursion.start, Excursion.id, Batch.lot_number)
+        .limit(LIMIT)
+    )
+    pairs = {}  # a batch moved out and back during one excursion meets it twice
+    for batch, excursion in db.session.execute(stmt):
+        pairs.setdefault((batch.id, excursion.id), (batch, excursion))
+    return list(pairs.values())

@@ -1,4 +1,5 @@
 // Keyboard and scanner first.
+document.documentElement.classList.add("js"); // hides the buttons that stand in for htmx
 document.addEventListener("DOMContentLoaded", () => {
   // After a failed submit, the cursor goes to the first field with an error.
   const invalid = document.querySelector("input[aria-invalid='true'], select[aria-invalid='true'], textarea[aria-invalid='true']");

@@ -7,6 +7,7 @@ from flask import Flask, current_app, request
 from markupsafe import Markup
 
 from qa_app.domain import compounding
+from qa_app.domain.rounding import round_half_up
 from qa_app.services import clock
 
 
@@ -36,6 +37,25 @@ def yield_within(percent: float) -> bool:
     return not compounding.yield_needs_reason(percent)
 
 
+def celsius(value: float | None, decimals: int = 2) -> str:
+    """A temperature rounded half-up, with a true minus sign: "−18.25 °C"; "—" when there is none."""
+    if value is None:
+        return "—"
+    return f"{round_half_up(value, decimals)} °C".replace("-", "\u2212")
+
+
+def duration(minutes: float | None) -> str:
+    """A length of time as people say it: "45 min", "4 h 05 min", "2 d 3 h"."""
+    if minutes is None:
+        return "—"
+    whole = int(round_half_up(minutes, 0))
+    days, rest = divmod(whole, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
+
+
 def query_args(**changes) -> dict[str, str]:
     """The current query string as url_for arguments, with ``changes`` applied.
 
@@ -51,6 +71,8 @@ def init_app(app: Flask) -> None:
     ZoneInfo(app.config["QA_TIMEZONE"])  # an unknown zone fails at start-up, not on a page
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(iso_local_time, "iso_local_time")
+    app.add_template_filter(celsius, "celsius")
+    app.add_template_filter(duration, "duration")
     app.add_template_global(query_args, "query_args")
     app.add_template_global(bud_mark, "bud_mark")
     app.add_template_global(yield_within, "yield_within")

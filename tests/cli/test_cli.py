@@ -1,13 +1,15 @@
 """The flask commands: users, demo, audit verify and backup, on both database engines."""
 
 import sqlite3
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from qa_app.demo import DEMO_PASSWORD
 from qa_app.extensions import db
-from qa_app.models import AuditEvent, User
+from qa_app.models import AuditEvent, Batch, Excursion, Reading, ReadingUpload, StorageUnit, User
+from qa_app.services import clock, stays
 from tests.conftest import PASSWORD, make_user
 from tests.databases import POSTGRES
 
@@ -235,11 +237,90 @@ def test_demo_logins_work(app, client, runner):
 
 def test_demo_twice_creates_no_duplicates(app, runner):
     first = runner.invoke(args=["demo"])
-    users, events = count(app, User), count(app, AuditEvent)
+    users, events, readings = count(app, User), count(app, AuditEvent), count(app, Reading)
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0, second.output
     assert second.output == first.output
-    assert (count(app, User), count(app, AuditEvent)) == (users, events)
+    assert (count(app, User), count(app, AuditEvent), count(app, Reading)) == (users, events, readings)
+
+
+def demo_readings(app) -> dict:
+    """Per unit: readings, first and last time, and the uploads (source, accepted) in order."""
+    with app.app_context():
+        found = {}
+        for code in ("SHELF-A", "FRIDGE-1"):
+            unit = db.session.scalar(sa.select(StorageUnit).where(StorageUnit.code == code))
+            n, first, last = db.session.execute(
+                sa.select(sa.func.count(), sa.func.min(Reading.at), sa.func.max(Reading.at)).where(
+                    Reading.storage_unit_id == unit.id
+                )
+            ).one()
+            uploads = db.session.execute(
+                sa.select(ReadingUpload.source, ReadingUpload.accepted)
+                .where(ReadingUpload.storage_unit_id == unit.id)
+                .order_by(ReadingUpload.id)
+            ).all()
+            found[code] = {
+                "count": n,
+                "span": last - first,
+                "last": last,
+                "uploads": [tuple(u) for u in uploads],
+            }
+        return found
+
+
+def demo_excursions(app) -> list[tuple]:
+    """(unit, days before today it began, minutes, min °C, max °C, classification), oldest first."""
+    with app.app_context():
+        today = clock.today()
+        rows = db.session.execute(
+            sa.select(
+                StorageUnit.code,
+                Excursion.start,
+                Excursion.duration_minutes,
+                Excursion.min_c,
+                Excursion.max_c,
+                Excursion.classification,
+            )
+            .join(StorageUnit)
+            .where(Excursion.withdrawn_at.is_(None))
+            .order_by(Excursion.start)
+        ).all()
+        return [(code, (today - clock.local_date(start)).days, *rest) for code, start, *rest in rows]
+
+
+def test_demo_loads_a_year_of_readings_every_five_minutes_for_each_unit(app, runner):
+    started = clock.utcnow()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Readings every 5 minutes: SHELF-A 105,120, FRIDGE-1 105,120; 4 excursions" in result.output
+    found = demo_readings(app)
+    for code in ("SHELF-A", "FRIDGE-1"):
+        assert found[code]["count"] == 105_120  # 365 days × 288 a day
+        assert found[code]["span"] == timedelta(days=365) - timedelta(minutes=5)
+        assert started - timedelta(minutes=5) < found[code]["last"] <= clock.utcnow()
+        # The logger's export for the year, then the last week as the sensor posts it.
+        assert found[code]["uploads"] == [("csv", 103_104), ("api", 2_016)]
+
+    # Door left open, a night's power cut, a hot afternoon and a power cut three days ago.
+    assert demo_excursions(app) == [
+        ("FRIDGE-1", 200, 40.0, 9.5, 11.1, "allowable"),
+        ("FRIDGE-1", 130, 305.0, 8.1, 17.0, "needs_disposition"),
+        ("SHELF-A", 75, 190.0, 25.1, 28.1, "allowable"),
+        ("FRIDGE-1", 3, 235.0, 8.4, 16.2, "needs_disposition"),
+    ]
+
+    # The oral liquid placed in FRIDGE-1 six days ago waits for a disposition on the last one.
+    with app.app_context():
+        held = db.session.scalars(sa.select(Batch).where(Batch.status == "on_hold")).all()
+        assert [(b.formula_version.formula.code, b.storage_unit.code) for b in held] == [
+            ("LDN-LIQ-1", "FRIDGE-1")
+        ]
+        waiting = stays.pending_dispositions(held[0].id)
+        assert [(e.max_c, e.classification) for e in waiting] == [(16.2, "needs_disposition")]
+        assert held[0].locations[0].placed_at < waiting[0].start
+        lot = held[0].lot_number
+    assert f"On hold for a disposition: {lot}." in result.output
 
 
 def user_rows_of_the_app(app) -> list[tuple]:

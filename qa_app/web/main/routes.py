@@ -23,8 +23,10 @@ def home():
         formula_drafts=worklists.formula_drafts(current_user) if approver else [],
         near_bud=worklists.near_bud() if reviewer else [],
         awaiting_results=worklists.awaiting_results() if compounder else [],
-        on_hold=worklists.on_hold() if reviewer else [],
+        review_queue=worklists.review_queue() if reviewer else None,
         open_investigations=worklists.open_investigations() if reviewer else [],
+        open_excursions=worklists.open_excursions() if reviewer else [],
+        awaiting_disposition=worklists.awaiting_disposition() if reviewer else [],
         security_events=accounts.recent_security_events() if current_user.has_role("admin") else [],
         last_sign_in=accounts.previous_sign_in(current_user),
     )

@@ -1,1 +1,1 @@
-"""Pages for storage units: the list and creating one."""
+"""Pages for storage units: the list, creating one, a unit's chart and readings, its excursions."""

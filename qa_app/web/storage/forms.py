@@ -1,10 +1,22 @@
-"""The storage unit form: limits left empty take the condition's defaults (set by the service)."""
+"""Storage forms: a new unit (limits left empty take the condition's defaults, set by the service),
+readings in, sensor tokens, and the reviewer's acknowledgement and signed disposition."""
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import (
+    DecimalField,
+    FileField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from qa_app.models import CONDITIONS
+from qa_app.web.forms import SignatureFields
 
 LIMITS_HINT = (
     "Leave empty for the condition's defaults: room 20–25 °C, refrigerated 2–8 °C, freezer −25…−10 °C."
@@ -29,4 +41,60 @@ class NewUnitForm(FlaskForm):
         "Alarm delay (minutes)",
         default=30,
         validators=[InputRequired("Give the alarm delay in minutes (30 if unsure).")],
+    )
+
+
+class UploadReadingsForm(FlaskForm):
+    file = FileField("Logger CSV (header at,temperature_c; times with an offset)")
+
+
+class ManualReadingForm(FlaskForm):
+    temperature_c = StringField(
+        "Temperature on the display (°C)",
+        validators=[InputRequired("Give the temperature the display shows, e.g. 5.2.")],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    at = DateTimeLocalField(
+        "Read at (local time; default now)",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        validators=[Optional()],
+    )
+
+
+class DeviceTokenForm(FlaskForm):
+    label = StringField(
+        "Sensor label",
+        validators=[DataRequired("Name the sensor, e.g. its serial number."), Length(max=200)],
+        render_kw={"autocomplete": "off"},
+    )
+
+
+class RevokeTokenForm(FlaskForm):
+    """Only the CSRF token: the token to revoke is in the URL."""
+
+
+class AcknowledgeForm(FlaskForm):
+    comment = TextAreaField(
+        "What was found or done",
+        validators=[DataRequired("Say what was found or done."), Length(max=4000)],
+        render_kw={"rows": 3},
+    )
+
+
+class DispositionForm(SignatureFields, FlaskForm):
+    decision = RadioField(
+        "Decision",
+        choices=[
+            SelectChoice("acceptable", "Acceptable: lift the hold"),
+            SelectChoice("reject", "Reject the batch"),
+        ],
+        validators=[InputRequired("Choose acceptable or reject.")],
+    )
+    comment = TextAreaField(
+        "Justification",
+        validators=[
+            DataRequired("Give the justification, e.g. the MKT and how long it lasted."),
+            Length(max=4000),
+        ],
+        render_kw={"rows": 3},
     )

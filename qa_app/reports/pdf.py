@@ -1,0 +1,381 @@
+"""What the certificate and the compounding record share: fonts, styles, page furniture.
+
+Text is set in Helvetica, a standard PDF font (nothing embedded, cheap to lay out), whenever
+its WinAnsi encoding holds every character; any other text — names typed by people (Łukasz,
+Ωmega…), the statistics' X̄, "≤" — is set in DejaVu Sans, shipped with the application
+(``fonts/``) and embedded as a subset, so every machine prints the same glyphs. Documents are
+made with ``invariant=1``: the same content gives the same bytes.
+"""
+
+import functools
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+from reportlab.graphics.barcode import qrencoder
+from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Table, TableStyle
+
+FONT = "DejaVuSans"
+BOLD = "DejaVuSans-Bold"
+PLAIN = "Helvetica"
+PLAIN_BOLD = "Helvetica-Bold"
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+PAGE_SIZE = LETTER
+MARGIN = 16 * mm
+HEADER_HEIGHT = 18 * mm
+FOOTER_HEIGHT = 12 * mm
+CREATOR = "LDN batch QA"
+GRID = colors.Color(0.55, 0.55, 0.55)
+SHADE = colors.Color(0.92, 0.92, 0.92)
+
+
+def register_fonts() -> None:
+    """Register the two faces once per process (parsing a TrueType file takes a while)."""
+    registered = pdfmetrics.getRegisteredFontNames()
+    for name, file in ((FONT, "DejaVuSans.ttf"), (BOLD, "DejaVuSans-Bold.ttf")):
+        if name not in registered:
+            pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / file)))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
+
+
+register_fonts()
+
+# The Reed–Solomon generator polynomial depends only on the number of error-correction words;
+# reportlab recomputes it for every block of every code. Pure, so it is safely remembered.
+if not hasattr(qrencoder.QRUtil.getErrorCorrectPolynomial, "cache_info"):
+    qrencoder.QRUtil.getErrorCorrectPolynomial = staticmethod(
+        functools.lru_cache(maxsize=64)(qrencoder.QRUtil.getErrorCorrectPolynomial)
+    )
+
+_STYLE_SIZES = {
+    "body": {"fontSize": 8.5, "leading": 10.5},
+    "small": {"fontSize": 7, "leading": 8.5},
+    "cell": {"fontSize": 7.5, "leading": 9},
+    "cell_bold": {"fontSize": 7.5, "leading": 9, "bold": True},
+    "h1": {"fontSize": 14, "leading": 17, "spaceAfter": 2, "bold": True},
+    "h2": {"fontSize": 10, "leading": 12, "spaceBefore": 7, "spaceAfter": 3, "keepWithNext": 1, "bold": True},
+    "caption": {"fontSize": 8.5, "leading": 10.5, "spaceBefore": 2, "keepWithNext": 1, "bold": True},
+    "conclusion": {"fontSize": 10, "leading": 13, "spaceBefore": 6, "bold": True},
+}
+
+
+def _styles(unicode: bool) -> dict[str, ParagraphStyle]:
+    styles = {}
+    for name, spec in _STYLE_SIZES.items():
+        spec = dict(spec)
+        bold = spec.pop("bold", False)
+        font = (BOLD if bold else FONT) if unicode else (PLAIN_BOLD if bold else PLAIN)
+        styles[name] = ParagraphStyle(f"{name}-{'u' if unicode else 'p'}", fontName=font, **spec)
+    return styles
+
+
+STYLES = {False: _styles(False), True: _styles(True)}
+
+
+def needs_unicode_font(value: str) -> bool:
+    """Whether ``value`` holds a character the standard fonts' WinAnsi encoding lacks."""
+    try:
+        value.encode("cp1252")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def face(value: str, bold: bool = False) -> str:
+    """The font that prints ``value``: Helvetica when it can, DejaVu Sans otherwise."""
+    if needs_unicode_font(value):
+        return BOLD if bold else FONT
+    return PLAIN_BOLD if bold else PLAIN
+
+
+def draw(
+    canvas: Canvas, x: float, y: float, value: str, size: float, *, bold: bool = False, right: bool = False
+) -> None:
+    """One line of page furniture (header, footer) in the font that prints it."""
+    canvas.setFont(face(value, bold), size)
+    (canvas.drawRightString if right else canvas.drawString)(x, y, value)
+
+
+def text(value: object) -> str:
+    """Text typed by a person, safe inside Paragraph markup: it prints exactly as typed."""
+    return escape("" if value is None else str(value)).replace("\n", "<br/>")
+
+
+def para(value: object, style: str = "cell") -> Paragraph:
+    escaped = text(value)
+    return Paragraph(escaped, STYLES[needs_unicode_font(escaped)][style])
+
+
+def markup(html: str, style: str = "body") -> Paragraph:
+    """A paragraph whose markup the program wrote (user text inside it goes through ``text``)."""
+    return Paragraph(html, STYLES[needs_unicode_font(html)][style])
+
+
+def heading(title: str) -> Paragraph:
+    return para(title, "h2")
+
+
+CELL_PADDING = 3
+_CELL_SIZE = 7.5
+
+
+def cell(value: object, width: float, bold: bool = False) -> object:
+    """A table cell that prints what a person typed literally: plain lines broken at spaces to
+    fit (the table draws them itself, which is fast), or a paragraph when a word is too long
+    for the column or the text needs the Unicode font."""
+    if isinstance(value, Flowable):
+        return value
+    value = "" if value is None else str(value)
+    if not needs_unicode_font(value):
+        font, room = PLAIN_BOLD if bold else PLAIN, width - 2 * CELL_PADDING
+        lines = simpleSplit(value, font, _CELL_SIZE, room)
+        if all(pdfmetrics.stringWidth(line, font, _CELL_SIZE) <= room for line in lines):
+            return "\n".join(lines)
+    return para(value, "cell_bold" if bold else "cell")
+
+
+def _table_style(extra: list) -> TableStyle:
+    return TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), PLAIN, _CELL_SIZE, 9),
+            ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+            ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+            *extra,
+        ]
+    )
+
+
+def grid_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    widths: Sequence[float],
+    *,
+    bold_first_column: bool = False,
+) -> Table:
+    """A ruled table with a shaded header row that repeats on every page it spans."""
+    data = [[cell(h, w, bold=True) for h, w in zip(header, widths, strict=True)]]
+    for row in rows:
+        data.append(
+            [
+                cell(value, w, bold=bold_first_column and i == 0)
+                for i, (value, w) in enumerate(zip(row, widths, strict=True))
+            ]
+        )
+    table = Table(data, colWidths=list(widths), repeatRows=1)
+    extra = [("BACKGROUND", (0, 0), (-1, 0), SHADE), ("FONT", (0, 0), (-1, 0), PLAIN_BOLD, _CELL_SIZE, 9)]
+    if bold_first_column:
+        extra.append(("FONT", (0, 1), (0, -1), PLAIN_BOLD, _CELL_SIZE, 9))
+    table.setStyle(_table_style(extra))
+    return table
+
+
+def field_table(pairs: Sequence[tuple[str, object]], widths: Sequence[float]) -> Table:
+    """Label–value pairs, two pairs to a row when ``widths`` has four columns."""
+    per_row = len(widths) // 2
+    data, row = [], []
+    for label, value in pairs:
+        i = len(row)
+        row += [cell(label, widths[i], bold=True), cell(value, widths[i + 1])]
+        if len(row) == 2 * per_row:
+            data.append(row)
+            row = []
+    if row:
+        data.append(row + [""] * (2 * per_row - len(row)))
+    table = Table(data, colWidths=list(widths))
+    extra = []
+    for c in range(0, 2 * per_row, 2):
+        extra += [
+            ("BACKGROUND", (c, 0), (c, -1), SHADE),
+            ("FONT", (c, 0), (c, -1), PLAIN_BOLD, _CELL_SIZE, 9),
+        ]
+    table.setStyle(_table_style(extra))
+    return table
+
+
+class QrCode(Flowable):
+    """A QR code (error correction M) drawn as filled runs of modules, quiet zone included.
+
+    reportlab's QR widget draws every module as a shape object and scores the eight masks in
+    pure Python, which costs more than the rest of a certificate; here the modules come from
+    reportlab's encoder, the masks are scored with numpy (ISO/IEC 18004 penalty rules) and
+    each row is drawn as a few rectangles.
+    """
+
+    QUIET_MODULES = 4
+
+    def __init__(self, value: str, size: float = 28 * mm) -> None:
+        super().__init__()
+        self.value, self.size = value, size
+        self.modules = qr_modules(value)
+        self.width = self.height = size
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.size, self.size
+
+    def draw(self) -> None:
+        count = self.modules.shape[0]
+        module = self.size / (count + 2 * self.QUIET_MODULES)
+        edges = np.diff(np.pad(self.modules, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+        rows, starts = np.nonzero(edges == 1)
+        _, ends = np.nonzero(edges == -1)  # row-major order: each end follows its start
+        x = (starts + self.QUIET_MODULES) * module
+        y = self.size - (rows + 1 + self.QUIET_MODULES) * module
+        w = (ends - starts) * module
+        rects = " ".join(f"{a:.3f} {b:.3f} {c:.3f} {module:.3f} re" for a, b, c in zip(x, y, w, strict=True))
+        self.canv.addLiteral(f"q 0 g {rects} f Q")
+
+
+_MASKS = (
+    lambda i, j: (i + j) % 2 == 0,
+    lambda i, j: i % 2 == 0,
+    lambda i, j: j % 3 == 0,
+    lambda i, j: (i + j) % 3 == 0,
+    lambda i, j: (i // 2 + j // 3) % 2 == 0,
+    lambda i, j: (i * j) % 2 + (i * j) % 3 == 0,
+    lambda i, j: ((i * j) % 2 + (i * j) % 3) % 2 == 0,
+    lambda i, j: ((i * j) % 3 + (i + j) % 2) % 2 == 0,
+)
+
+
+def qr_modules(value: str) -> np.ndarray:
+    """The dark (True) and light modules of ``value``'s QR code, with the best-scoring mask.
+
+    The symbol is encoded once with mask 0; each other mask is applied to the data modules
+    with numpy (masks are XOR patterns) and its format information written by the encoder.
+    """
+    code = QRCode(None, QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.version = code.calculate_version()
+    code.makeImpl(False, 0)
+    positions = np.array(code.dataPosIterator())
+    cols, rows = positions[:, 0], positions[:, 1]
+    unmasked = np.array(code.modules, dtype=bool)[rows, cols] ^ _MASKS[0](rows, cols)
+    best, best_score = None, None
+    for mask, pattern in enumerate(_MASKS):
+        code.setupTypeInfo(False, mask)
+        modules = np.array(code.modules, dtype=bool)
+        modules[rows, cols] = unmasked ^ pattern(rows, cols)
+        score = _mask_penalty(modules)
+        if best_score is None or score < best_score:
+            best, best_score = modules, score
+    return best
+
+
+_FINDER_LIKE = (
+    np.array([1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0], dtype=bool),
+    np.array([0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1], dtype=bool),
+)
+
+
+def _mask_penalty(m: np.ndarray) -> int:
+    """The four penalty rules of ISO/IEC 18004 §7.8.3: runs, blocks, finder-like patterns, balance."""
+    score = 0
+    for grid in (m, m.T):
+        same = grid[:, 1:] == grid[:, :-1]
+        # A run of L ≥ 5 equal modules costs L − 2: (L − 4) windows of five, plus 2 at its start.
+        five = same[:, :-3] & same[:, 1:-2] & same[:, 2:-1] & same[:, 3:]
+        starts = five.copy()
+        starts[:, 1:] &= ~same[:, :-4]
+        score += int(five.sum()) + 2 * int(starts.sum())
+        windows = np.lib.stride_tricks.sliding_window_view(grid, 11, axis=1)
+        for pattern in _FINDER_LIKE:
+            score += 40 * int(np.all(windows == pattern, axis=2).sum())
+    blocks = (m[:-1, :-1] == m[1:, :-1]) & (m[:-1, :-1] == m[:-1, 1:]) & (m[:-1, :-1] == m[1:, 1:])
+    score += 3 * int(blocks.sum())
+    dark = 100 * np.count_nonzero(m) / m.size
+    score += 10 * int(abs(dark - 50) // 5)
+    return score
+
+
+Decorate = Callable[[Canvas, int, int], None]
+
+
+def render(
+    story: list[Flowable],
+    *,
+    title: str,
+    author: str,
+    subject: str,
+    decorate: Decorate,
+    pagesize: tuple[float, float] = PAGE_SIZE,
+) -> bytes:
+    """Lay out ``story`` and return the PDF bytes.
+
+    ``decorate(canvas, page, pages)`` draws what every page carries (header, footer, "Page X
+    of Y", a watermark); it runs once the layout is finished, when the page count is known.
+    """
+    buffer = io.BytesIO()
+    width, height = pagesize
+    frame = Frame(
+        MARGIN,
+        MARGIN + FOOTER_HEIGHT,
+        width - 2 * MARGIN,
+        height - 2 * MARGIN - HEADER_HEIGHT - FOOTER_HEIGHT,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
+    doc = BaseDocTemplate(
+        buffer,
+        pagesize=pagesize,
+        title=title,
+        author=author,
+        subject=subject,
+        creator=CREATOR,
+        invariant=1,
+        initialFontName=PLAIN,
+    )
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+    doc.build(story, canvasmaker=_numbered_canvas(decorate))
+    return buffer.getvalue()
+
+
+def _numbered_canvas(decorate: Decorate) -> type[Canvas]:
+    class NumberedCanvas(Canvas):
+        """Keeps each page until the end, then draws the furniture with the final page count."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self) -> None:  # noqa: N802 (reportlab's name)
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                decorate(self, number, total)
+                Canvas.showPage(self)
+            Canvas.save(self)
+
+    return NumberedCanvas
+
+
+def watermark(canvas: Canvas, words: str) -> None:
+    """Large grey words across the page, under nothing and over everything (drawn last, translucent)."""
+    width, height = PAGE_SIZE
+    canvas.saveState()
+    canvas.setFillColor(colors.Color(0.75, 0.1, 0.1, alpha=0.18))
+    canvas.setFont(face(words, bold=True), 64)
+    canvas.translate(width / 2, height / 2)
+    canvas.rotate(40)
+    canvas.drawCentredString(0, -22, words)
+    canvas.restoreState()

@@ -1,0 +1,1 @@
+"""Review and release of batches, certificates, the compounding record, and certificate exports."""

@@ -1,0 +1,1 @@
+"""The public verification of certificates of analysis, reached from their QR code."""
