@@ -4,14 +4,14 @@ excursions. It can run again: what exists is left alone."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
 
 from qa_app.extensions import db
 from qa_app.models import Batch, Excursion, Material, Reading, StorageUnit, User
-from qa_app.services import accounts, batches, clock, formulas, materials, readings, storage
+from qa_app.services import accounts, batches, clock, formulas, materials, readings, release, results, storage
 from qa_app.services.signatures import SignatureInput
 
 DEMO_PASSWORD = "ldn-demo-password"
@@ -135,6 +135,8 @@ def load_demo() -> list[str]:
     if db.session.scalar(sa.select(Material.id).where(Material.code == "NTX-HCL")) is None:
         lots = _master_data(clock.today())
         _batches(lots)
+        _readings(_user("tech"))
+        _decisions(lots)
     _readings(_user("tech"))
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Batch))
     lines.append(
@@ -228,10 +230,12 @@ def _master_data(today: date) -> dict[str, str]:
     return {key: lot.barcode for key, lot in lots.items()}
 
 
-def _batches(lots: dict[str, str]) -> None:
+def _finished_capsules(lots: dict[str, str], started: datetime, strength_mg: float = 1.5) -> str:
+    """100 capsules compounded by tech, verified by tech2, weighed and put on SHELF-A."""
     tech, tech2 = _user("tech"), _user("tech2")
-    started = clock.utcnow() - timedelta(days=2)
-    done = batches.create_batch(tech, formula="LDN-CAP", strength_mg=1.5, quantity=100, compounded_at=started)
+    done = batches.create_batch(
+        tech, formula="LDN-CAP", strength_mg=strength_mg, quantity=100, compounded_at=started
+    )
     calc = done.calculation
     batches.record_component(
         tech,
@@ -251,6 +255,66 @@ def _batches(lots: dict[str, str]) -> None:
     batches.complete(
         tech, done.lot_number, actual_yield=99, storage_unit="SHELF-A", at=started + timedelta(hours=2)
     )
+    return done.lot_number
+
+
+CU_UNITS = [99.2, 101.4, 98.7, 100.9, 99.8, 102.1, 97.9, 100.3, 101.0, 99.5]
+
+
+def _tested(lot_number: str, tested_at: datetime) -> None:
+    """Passing results from the contract laboratory."""
+    tech = _user("tech")
+    for test, value in (("assay", 99.4), ("appearance", "Conforms to description")):
+        results.record_result(
+            tech, lot_number, test=test, value=value, analyst="Lab: K. Osei", tested_at=tested_at
+        )
+    results.record_result(
+        tech,
+        lot_number,
+        test="content_uniformity",
+        values=CU_UNITS,
+        analyst="Lab: K. Osei",
+        tested_at=tested_at,
+    )
+
+
+def _decisions(lots: dict[str, str]) -> None:
+    """Batches a reviewer has decided: released (with its certificate), recalled, rejected,
+    one awaiting release, and a discarded draft."""
+    reviewer = _user("reviewer")
+    now = clock.utcnow()
+    for days, strength, decision in (
+        (40, 3.0, "recall"),
+        (25, 4.5, "reject"),
+        (12, 1.5, "release"),
+        (5, 3.0, None),
+    ):
+        lot = _finished_capsules(lots, now - timedelta(days=days), strength)
+        _tested(lot, now - timedelta(days=days - 2))
+        if decision in ("release", "recall"):
+            release.release(reviewer, lot, _sign("reviewer", "released"))
+        if decision == "recall":
+            release.recall(
+                reviewer,
+                lot,
+                _sign("reviewer", "recalled"),
+                "Patient reports of capsule discolouration; under review.",
+            )
+        elif decision == "reject":
+            release.reject(
+                reviewer,
+                lot,
+                _sign("reviewer", "rejected"),
+                "Capsules chipped on filling: appearance unacceptable.",
+            )
+    tech = _user("tech")
+    spoilt = batches.create_batch(tech, formula="LDN-CAP", strength_mg=0.5, quantity=50)
+    batches.discard(tech, spoilt.lot_number, "Wrong strength entered on opening; reopened as a new batch.")
+
+
+def _batches(lots: dict[str, str]) -> None:
+    tech, tech2 = _user("tech"), _user("tech2")
+    _finished_capsules(lots, clock.utcnow() - timedelta(days=2))
 
     draft = batches.create_batch(tech, formula="LDN-CAP", strength_mg=4.5, quantity=60)
     batches.record_component(

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from qa_app.demo import DEMO_PASSWORD
 from qa_app.extensions import db
-from qa_app.models import AuditEvent, Batch, Excursion, Reading, ReadingUpload, StorageUnit, User
+from qa_app.models import AuditEvent, Batch, Certificate, Excursion, Reading, ReadingUpload, StorageUnit, User
 from qa_app.services import clock, stays
 from tests.conftest import PASSWORD, make_user
 from tests.databases import POSTGRES
@@ -321,6 +321,19 @@ def test_demo_loads_a_year_of_readings_every_five_minutes_for_each_unit(app, run
         assert held[0].locations[0].placed_at < waiting[0].start
         lot = held[0].lot_number
     assert f"On hold for a disposition: {lot}." in result.output
+
+    # A batch in every state, and the certificates: valid for the released, revoked for the recalled.
+    with app.app_context():
+        states = sorted(db.session.scalars(sa.select(Batch.status)))
+        certificates = db.session.execute(
+            sa.select(Batch.status, Certificate.status, Certificate.version)
+            .join(Batch, Certificate.batch_id == Batch.id)
+            .order_by(Batch.status)
+        ).all()
+    assert states == [
+        "awaiting_release", "discarded", "draft", "draft", "on_hold", "quarantine", "recalled", "rejected", "released",
+    ]  # fmt: skip
+    assert [tuple(c) for c in certificates] == [("recalled", "revoked", 1), ("released", "valid", 1)]
 
 
 def user_rows_of_the_app(app) -> list[tuple]:
