@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from qa_app.domain import temperature
 from qa_app.errors import InvalidInput, NotFound, WrongState
 from qa_app.extensions import db
-from qa_app.models import DECISIONS, Disposition, Excursion, Reading, StorageUnit, User
+from qa_app.models import DECISIONS, BatchDecision, Disposition, Excursion, Reading, StorageUnit, User
 from qa_app.services import audit, clock, judgement, readings, signatures
 from qa_app.services.accounts import require_role
 from qa_app.services.signatures import SignatureInput
@@ -259,12 +259,21 @@ def record_disposition(
         new={"excursion_id": excursion.id, "decision": given.decision, "comment": comment},
     )  # fmt: skip
     if given.decision == "reject":
+        reason = f"Rejected on excursion {excursion.id}: {comment}"
         audit.record(
             "batch.status_changed", "batch", batch.lot_number, actor=actor,
-            old={"status": batch.status}, new={"status": "rejected"},
-            reason=f"Rejected on excursion {excursion.id}: {comment}",
+            old={"status": batch.status}, new={"status": "rejected"}, reason=reason,
         )  # fmt: skip
         batch.status = "rejected"
+        db.session.add(  # the batch's decision record, signed by the disposition
+            BatchDecision(
+                batch_id=batch.id,
+                decision="rejected",
+                reason=reason,
+                decided_by_id=actor.id,
+                signature_id=sig.id,
+            )
+        )
     else:
         judgement.judge(actor, batch)
     db.session.commit()
