@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app qa_app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint format bench install install-dev clean
+.PHONY: run test lint format bench load install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ bench: install-dev
 	$(BIN)/python bench/bench_results.py
 	$(BIN)/python bench/bench_certificates.py
 	$(BIN)/python bench/bench_readings.py
+
+## A minute of technicians, reviewers and a sensor against gunicorn on the local PostgreSQL (nothing asserted)
+load: install-dev
+	$(BIN)/python bench/load.py
