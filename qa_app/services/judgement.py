@@ -78,8 +78,7 @@ def holds(batch: Batch, proof: Evidence) -> list[dict[str, Any]]:
                 "kind": "excursion",
                 "id": excursion.id,
                 "message": f"Excursion {excursion.id} in {excursion.storage_unit.code} "
-                f"(up to {excursion.max_c:.1f} °C, down to {excursion.min_c:.1f} °C) needs a disposition "
-                "for this batch.",
+                f"({_extreme(excursion)}) needs a disposition for this batch.",
             }
         )
     investigated = {inv.result_id for inv in proof.investigations}
@@ -112,6 +111,13 @@ def holds(batch: Batch, proof: Evidence) -> list[dict[str, Any]]:
                 }
             )
     return found
+
+
+def _extreme(excursion: Excursion) -> str:
+    unit = excursion.storage_unit
+    if excursion.max_c > unit.max_c:
+        return f"up to {excursion.max_c:.1f} °C, above {unit.max_c:.1f} °C"
+    return f"down to {excursion.min_c:.1f} °C, below {unit.min_c:.1f} °C"
 
 
 def confirmed_oos(proof: Evidence) -> bool:

@@ -55,16 +55,30 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
+def _screenshot_if_failed(page, request, suffix: str = "") -> None:
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed and page.url != "about:blank":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target = SCREENSHOTS / f"{request.node.name}{suffix}.png"
+        page.screenshot(path=str(target), full_page=True)
+        print(f"screenshot of the failing page: {target}")
+
+
 @pytest.fixture
 def page(browser, request):
     """A fresh browser context per test; a failing journey leaves a full-page screenshot."""
     context = browser.new_context()
     page = context.new_page()
     yield page
-    failed = getattr(request.node, "report_call", None)
-    if failed is not None and failed.failed:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        target = SCREENSHOTS / f"{request.node.name}.png"
-        page.screenshot(path=str(target), full_page=True)
-        print(f"screenshot of the failing page: {target}")
+    _screenshot_if_failed(page, request)
+    context.close()
+
+
+@pytest.fixture
+def colleague_page(browser, request):
+    """A second person at another workstation: a context of its own, and its own screenshot."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    _screenshot_if_failed(page, request, "-colleague")
     context.close()

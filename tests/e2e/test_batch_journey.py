@@ -60,9 +60,10 @@ def test_a_scanned_api_lot_is_checked_and_the_weight_is_recorded(live_server, pa
 
     page.keyboard.type("151.6")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server}/batches/{draft}#component")
+    page.wait_for_url(f"{live_server}/batches/{draft}#barcode")
     assert posted == [f"{live_server}/batches/{draft}/components"]
     expect(page.get_by_role("status")).to_have_text("Component recorded.")
+    expect(page.get_by_label("Lot barcode")).to_be_focused()  # ready for the next scan
     api = page.locator("#components ~ div table tbody tr").first
     expect(api).to_contain_text(lots["api"])
     expect(api).to_contain_text("151.6 mg")

@@ -1,12 +1,12 @@
-"""The reviewer in Chromium: release with a signature, then a certificate ZIP whose progress the
-page shows while htmx advances it (under the app's CSP, with no inline script)."""
+"""The reviewer in Chromium: a certificate ZIP whose progress the page shows while htmx advances it
+(under the app's CSP, with no inline script). Release with a signature, the certificate and its
+verification are journey (c) in test_journeys.py."""
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from qa_app.services import clock, release
 from tests.builders import setup_master_data, signature, user
-from tests.conftest import PASSWORD
 from tests.e2e.test_batch_journey import sign_in
 from tests.services.test_release import add_releasers, ready_batch
 
@@ -33,24 +33,6 @@ def console_errors(page: Page) -> list[str]:
         ),
     )
     return errors
-
-
-def test_a_reviewer_releases_with_a_signature_and_sees_the_certificate(live_server, page, ready):
-    errors = console_errors(page)
-    sign_in(page, live_server, "rita")
-    page.goto(f"{live_server}/review/{ready}")
-    expect(page.locator("#item-tests")).to_contain_text("YES")
-
-    form = page.locator("form#release")
-    form.get_by_label("Your username").fill("rita")
-    form.get_by_label("Your password").fill(PASSWORD)
-    form.get_by_role("button", name="Sign: released").click()
-
-    page.wait_for_url(f"{live_server}/review/{ready}")
-    expect(page.get_by_role("status").filter(has_text="Batch released and signed.")).to_be_visible()
-    expect(page.locator("h1 .status")).to_have_text("released")
-    expect(page.get_by_role("link", name="(PDF)").first).to_contain_text("Certificate COA-")
-    assert errors == []
 
 
 def test_the_export_page_shows_progress_until_the_zip_is_ready(app, live_server, page, ready):

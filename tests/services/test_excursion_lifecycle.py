@@ -277,7 +277,7 @@ def test_a_batch_placed_during_a_past_excursion_goes_on_hold(ctx, t0):
     for lot in (completed_into, moved_into):
         assert status(lot) == "on_hold"
         assert holds(lot) == [
-            f"Excursion {found.id} in {code} (up to 18.0 °C, down to 18.0 °C) needs a disposition for this batch."
+            f"Excursion {found.id} in {code} (up to 18.0 °C, above 8.0 °C) needs a disposition for this batch."
         ]
     assert affected(found) == sorted([completed_into, moved_into])
 

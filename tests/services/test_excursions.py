@@ -90,7 +90,7 @@ def test_power_cut_holds_the_batch_until_an_acceptable_disposition(ctx):
     assert found.classification == "needs_disposition"
     assert status(lot) == "on_hold"
     assert holds(lot) == [
-        f"Excursion {found.id} in FRIDGE-1 (up to 18.0 °C, down to 18.0 °C) needs a disposition for this batch."
+        f"Excursion {found.id} in FRIDGE-1 (up to 18.0 °C, above 8.0 °C) needs a disposition for this batch."
     ]
     assert [b.lot_number for b in excursions.batches_during(found)] == [lot]
 

@@ -269,7 +269,7 @@ def test_a_scanned_api_lot_is_recorded_with_its_deviation(tina, lots, draft):
         data={"barcode": f"\x1d{lots['api']}\r\n", "quantity_mg": "151.6", "balance": "XS205"},
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/batches/{draft}#component"
+    assert response.headers["Location"] == f"/batches/{draft}#barcode"
     page = text(tina.get(f"/batches/{draft}"))
     assert messages(page) == ["Component recorded."]
     [api] = component_rows(page)

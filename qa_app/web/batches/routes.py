@@ -210,6 +210,9 @@ def add_component(lot_number: str):
             deviation_reason=f.deviation_reason.data,
         ),
         "Component recorded.",
+        # The barcode field itself: a browser skips autofocus when the URL has a fragment, but
+        # focuses a focusable fragment target, so the next scan lands in the field.
+        anchor="barcode",
     )
 
 
