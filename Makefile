@@ -44,13 +44,12 @@ format: install-dev
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-## Benchmarks (numbers for the notes; nothing is asserted): 100,000 batches; CU evaluation; CSV import; certificates;
-## 1,000,000 temperature readings in, and a year's and 30 days' summary beside plain Python
+## Benchmarks (numbers for the notes; nothing is asserted), written to BENCHMARKS.md as one table:
+## 100,000 batches; 1,000,000 result rows (the last 100,000 through the CSV import); CU evaluation;
+## 1,000,000 readings in, a year's and 30 days' summary beside plain Python (five units with a
+## year); certificates; release under load (bench/load.py, PostgreSQL)
 bench: install-dev
-	$(BIN)/python bench/bench_batches.py
-	$(BIN)/python bench/bench_results.py
-	$(BIN)/python bench/bench_certificates.py
-	$(BIN)/python bench/bench_readings.py
+	$(BIN)/python bench/report.py
 
 ## A minute of technicians, reviewers and a sensor against gunicorn on the local PostgreSQL (nothing asserted)
 load: install-dev

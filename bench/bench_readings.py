@@ -1,11 +1,12 @@
 """Benchmark: temperature readings on SQLite.
 
 (a) 1,000,000 one-minute readings into a fresh unit through ``readings.ingest`` (readings per
-second); (b) ``readings.summarise_window`` over a year and over 30 days of a unit holding a year
-of one-minute readings (525,600), beside a plain-Python MKT over the same raw readings read
-from the database (a loop with ``math.exp``), checking that the two MKTs agree within 0.01 °C.
+second), then a year of one-minute readings (525,600) into each of four more units, so that five
+units hold at least a year; (b) ``readings.summarise_window`` over a year and over 30 days of
+one of them (SHELF-1), beside a plain-Python MKT over the same raw readings read from the
+database (a loop with ``math.exp``), checking that the two MKTs agree within 0.01 °C.
 
-    make bench
+    make bench            # with the other benchmarks and BENCHMARKS.md
     BENCH_READINGS=200000 BENCH_CALLS=2 BENCH_REPEAT=5 .venv/bin/python bench/bench_readings.py
 """
 
@@ -24,8 +25,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_batches import p95  # noqa: E402
-from bench.common import prepare  # noqa: E402
+from bench.common import figures, milliseconds, p95, prepare, write_json  # noqa: E402
 from config import TestConfig  # noqa: E402
 from qa_app import create_app  # noqa: E402
 from qa_app.domain.temperature import ACTIVATION_K, GAP_FACTOR, KELVIN_OFFSET  # noqa: E402
@@ -41,6 +41,19 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 PLAIN_REPEAT = int(os.environ.get("BENCH_PLAIN_REPEAT", "3"))
 AIM_MS = 100.0
 AGREE_C = 0.01
+EXTRA_UNITS = (
+    ("SHELF-2", "Second room shelf", "room"),
+    ("FRIDGE-2", "Second refrigerator", "refrigerated"),
+    ("FREEZER-1", "Freezer", "freezer"),
+)
+# The fresh unit takes the million (more than a year: 694 days); four more units a year each.
+UNITS = (
+    ("FRIDGE-1", READINGS, CALLS, 5.0, 1),
+    ("SHELF-1", YEAR, 1, 22.0, 2),
+    ("SHELF-2", YEAR, 1, 22.5, 3),
+    ("FRIDGE-2", YEAR, 1, 4.5, 4),
+    ("FREEZER-1", YEAR, 1, -18.0, 5),
+)
 
 
 def one_minute_rows(count: int, end: int, mean_c: float, seed: int) -> list[readings.RowInput]:
@@ -88,37 +101,28 @@ def plain_python_mkt(unit_id: int, start, end) -> float:
     return ACTIVATION_K / (math.log(sum_w) - math.log(sum_w_exp)) - KELVIN_OFFSET
 
 
-def milliseconds(action, repeat: int) -> tuple[list[float], object]:
-    samples, value = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        value = action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples, value
-
-
 def line(what: str, count: str, median: str, p95_ms: str, plain: str, ratio: str, result: str) -> None:
-    print(f"{what:<30} {count:>10} {median:>10} {p95_ms:>8} {plain:>9} {ratio:>6}  {result}")
+    print(f"{what:<30} {count:>10} {median:>10} {p95_ms:>8} {plain:>9} {ratio:>6}  {result}", flush=True)
 
 
-def main() -> None:
+def run() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(
             TestConfig, instance_path=tmp, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp}/readings.sqlite3"
         )
         with app.app_context():
             prepare()
+            for code, name, condition in EXTRA_UNITS:
+                storage.create_unit(user("ada"), code=code, name=name, condition=condition)
             end = int(clock.utcnow().timestamp()) // 60 * 60
             ingested = {}
-            for code, total, calls, mean_c, seed in (
-                ("FRIDGE-1", READINGS, CALLS, 5.0, 1),
-                ("SHELF-1", YEAR, 1, 22.0, 2),
-            ):
-                ingested[code] = (
-                    total,
-                    calls,
-                    ingest(code, one_minute_rows(total, end, mean_c, seed), calls),
-                )
+            line("what", "readings", "median ms", "p95 ms", "plain ms", "ratio", "result")
+            for code, total, calls, mean_c, seed in UNITS:
+                seconds = ingest(code, one_minute_rows(total, end, mean_c, seed), calls)
+                ingested[code] = {"readings": total, "calls": calls, "seconds": seconds}
+                what = f"ingest {code}" + (", fresh unit" if code == "FRIDGE-1" else ", a year")
+                line(what, f"{total:,}", f"{seconds * 1000:,.0f}", "", "", "",
+                     f"{total / seconds:,.0f} readings/s in {calls} call(s)")  # fmt: skip
             unit = storage.get_unit("SHELF-1")
             # Ragged edges, half a minute past the readings: a year holds all 525,600, 30 days 43,200.
             stop = datetime.fromtimestamp(end + 30, tz=UTC)
@@ -129,25 +133,36 @@ def main() -> None:
                 milliseconds(summarise, 2)
                 fast, summary = milliseconds(summarise, REPEAT)
                 slow, plain = milliseconds(partial(plain_python_mkt, unit.id, start, stop), PLAIN_REPEAT)
-                summaries[days] = (fast, summary, statistics.median(slow), plain)
-
-    print(f"temperature readings on SQLite (summaries: median of {REPEAT}, plain Python: of {PLAIN_REPEAT})")
-    line("what", "readings", "median ms", "p95 ms", "plain ms", "ratio", "result")
-    for what, code in (("ingest, fresh unit", "FRIDGE-1"), ("ingest, a year (for below)", "SHELF-1")):
-        total, calls, seconds = ingested[code]
-        rate = f"{total / seconds:,.0f} readings/s in {calls} call(s)"
-        line(what, f"{total:,}", f"{seconds * 1000:,.0f}", "", "", "", rate)
-    for days, (fast, summary, plain_ms, plain) in summaries.items():
-        median = statistics.median(fast)
-        agree = "agree" if abs(summary.mkt_c - plain) <= AGREE_C else "DISAGREE"
-        line(
-            f"summary, {'a year' if days == 365 else f'{days} days'}", f"{summary.count:,}", f"{median:.1f}",
-            f"{p95(fast):.1f}", f"{plain_ms:,.0f}", f"{plain_ms / median:.0f}×",
-            f"MKT {summary.mkt_c:.4f} °C, plain {plain:.4f} °C: {agree} within {AGREE_C} °C",
-        )  # fmt: skip
-    year_ms = statistics.median(summaries[365][0])
+                median = statistics.median(fast)
+                agree = abs(summary.mkt_c - plain) <= AGREE_C
+                line(
+                    f"summary, {'a year' if days == 365 else f'{days} days'}", f"{summary.count:,}",
+                    f"{median:.1f}", f"{p95(fast):.1f}", f"{statistics.median(slow):,.0f}",
+                    f"{statistics.median(slow) / median:.0f}×",
+                    f"MKT {summary.mkt_c:.4f} °C, plain {plain:.4f} °C: "
+                    f"{'agree' if agree else 'DISAGREE'} within {AGREE_C} °C",
+                )  # fmt: skip
+                summaries[str(days)] = figures(
+                    fast,
+                    readings=summary.count,
+                    mkt_c=summary.mkt_c,
+                    plain_median_ms=statistics.median(slow),
+                    plain_n=len(slow),
+                    plain_mkt_c=plain,
+                    agree=agree,
+                )
+    year_ms = summaries["365"]["median_ms"]
     print(f"aim, a year's summary under {AIM_MS:.0f} ms: {'met' if year_ms < AIM_MS else 'NOT met'}")
+    return {
+        "database": "SQLite",
+        "ingest": ingested,
+        "units": len(UNITS),
+        "stored": sum(i["readings"] for i in ingested.values()),
+        "summaries": summaries,
+        "aim_year_ms": AIM_MS,
+        "repeat": REPEAT,
+    }
 
 
 if __name__ == "__main__":
-    main()
+    write_json(run())

@@ -1,0 +1,154 @@
+"""The one table of the benchmark report, from the figures each benchmark hands over."""
+
+from collections.abc import Callable
+
+COLUMNS = ("measurement", "size", "database", "median", "p95", "ratio", "note")
+LIST_VARIANTS = ("list_status", "list_search", "list_exact", "list_formula", "list_page_1000")
+
+
+def ms(value: float) -> str:
+    return f"{value:.1f} ms" if value < 100 else f"{value:,.0f} ms"
+
+
+def times(value: float) -> str:
+    return f"{value:.2f}×" if value < 10 else f"{value:,.0f}×"
+
+
+def spread(row: dict) -> str:
+    return f"{times(row['p95_ms'] / row['median_ms'])} p95/median"
+
+
+def _pages(data: dict) -> list[tuple]:
+    pages, size = data["pages"], f"{data['batches']:,} batches"
+    aim = data["aim_list_ms"]
+    newest, batch = pages["list_newest"], pages["batch_page"]
+    slowest = max(LIST_VARIANTS, key=lambda k: pages[k]["median_ms"])
+    worst = pages[slowest]
+    others = "; ".join(f"{pages[k]['label']} {ms(pages[k]['median_ms'])}" for k in LIST_VARIANTS)
+    return [
+        ("List page, newest 50", size, "SQLite", ms(newest["median_ms"]), ms(newest["p95_ms"]),
+         f"{times(newest['median_ms'] / aim)} the {aim:.0f} ms aim",
+         f"{newest['n']} requests; API list {ms(pages['api_list']['median_ms'])}"),
+        (f"List page, filtered or searched (slowest of {len(LIST_VARIANTS)}: {worst['label']})", size, "SQLite",
+         ms(worst["median_ms"]), ms(worst["p95_ms"]), f"{times(worst['median_ms'] / aim)} the {aim:.0f} ms aim",
+         others),
+        ("Batch page (random lot)", size, "SQLite", ms(batch["median_ms"]), ms(batch["p95_ms"]), spread(batch),
+         f"{batch['n']} different lots"),
+    ]  # fmt: skip
+
+
+def _results(data: dict, batches: dict | None) -> list[tuple]:
+    found, cu = [], data["cu"]
+    imp = data["import"]
+    if imp:
+        file_s = imp["file_ms"]["median_ms"] / 1000
+        size = (
+            f"{imp['rows']:,} rows ({imp['results']:,} CU results of 10) in {imp['files']} files of "
+            f"{imp['file_rows']:,}, on top of {imp['generated_rows']:,} generated; {imp['batches']:,} batches"
+        )
+        found.append((
+            "Results CSV import", size, "SQLite",
+            f"{imp['median_file_rows_per_s']:,.0f} rows/s ({file_s:.2f} s a file)",
+            f"{imp['file_ms']['p95_ms'] / 1000:.2f} s a file",
+            f"{times(imp['last_tenth_rows_per_s'] / imp['first_tenth_rows_per_s'])} last tenth vs first tenth",
+            f"all {imp['rows']:,} rows in {imp['seconds'] / 60:.1f} min = {imp['rows_per_s']:,.0f} rows/s; "
+            f"{imp['rows_per_cpu_s']:,.0f} rows per CPU second",
+        ))  # fmt: skip
+        pages = imp["pages"]
+        for key, label in (
+            ("list_newest", "List page, newest 50"),
+            ("batch_page", "Batch page (random lot)"),
+        ):
+            row = pages[key]
+            ratio, note = spread(row), f"{row['n']} requests"
+            if batches:
+                before = batches["pages"][key]["median_ms"]
+                ratio = f"{times(row['median_ms'] / before)} without results ({ms(before)})"
+            if key == "list_newest":
+                worst = max(LIST_VARIANTS, key=lambda k: pages[k]["median_ms"])
+                note = f"slowest filtered/searched: {pages[worst]['label']} {ms(pages[worst]['median_ms'])}"
+            found.append((f"{label}, with the results", f"{imp['batches']:,} batches, {imp['present_rows']:,} "
+                          "result rows", "SQLite", ms(row["median_ms"]), ms(row["p95_ms"]), ratio, note))  # fmt: skip
+    found.append((
+        "Content-uniformity evaluation (USP <905> stage 1)", f"{cu['sets']:,} sets of 10", "none (numpy)",
+        f"{cu['median_us']:.1f} µs a set", f"{cu['p95_us']:.1f} µs", times(cu["p95_us"] / cu["median_us"])
+        + " p95/median", f"per chunk of {cu['chunk']:,} sets; CPU {cu['cpu_median_us']:.1f} µs a set",
+    ))  # fmt: skip
+    return found
+
+
+def _readings(data: dict) -> list[tuple]:
+    ingest = data["ingest"]
+    fresh = ingest["FRIDGE-1"]
+    rates = sorted(i["readings"] / i["seconds"] for i in ingest.values())
+    found = [(
+        "Readings ingest, fresh unit", f"{fresh['readings']:,} readings in {fresh['calls']} call(s)", "SQLite",
+        f"{fresh['readings'] / fresh['seconds']:,.0f} readings/s ({fresh['seconds']:.1f} s)", "—", "—",
+        f"one run; median over all {len(ingest)} units' ingests {rates[len(rates) // 2]:,.0f} readings/s",
+    )]  # fmt: skip
+    for days, label in (("365", "a year"), ("30", "30 days")):
+        row = data["summaries"][days]
+        plain = row["plain_median_ms"]
+        ratio = f"{times(plain / row['median_ms'])} faster than plain Python ({ms(plain)})"
+        if days == "365":
+            ratio += f"; {times(row['median_ms'] / data['aim_year_ms'])} the {data['aim_year_ms']:.0f} ms aim"
+        found.append((
+            f"Storage summary (MKT, min, max, gaps), {label}",
+            f"{row['readings']:,} readings of one unit; {data['units']} units, {data['stored']:,} stored",
+            "SQLite", ms(row["median_ms"]), ms(row["p95_ms"]), ratio,
+            f"{row['n']} runs; MKT {row['mkt_c']:.3f} °C, plain {row['plain_mkt_c']:.3f} °C: "
+            + ("agree" if row["agree"] else "DISAGREE"),
+        ))  # fmt: skip
+    return found
+
+
+def _certificates(data: dict) -> list[tuple]:
+    render, zipped, release = data["render"], data["zip"], data["release"]
+    return [
+        ("Certificate render", "QR code, 30 CU values", "none (reportlab)", ms(render["median_ms"]),
+         ms(render["p95_ms"]), f"{times(render['median_ms'] / render['aim_ms'])} the {render['aim_ms']:.0f} ms aim",
+         f"{render['n']} renders; CPU {ms(render['cpu_median_ms'])}; {render['kib']:.0f} KiB"),
+        ("ZIP export of certificates", f"{zipped['certificates']:,} certificates, {zipped['mib']:.1f} MiB", "SQLite",
+         f"{zipped['median_ms'] / 1000:.2f} s", f"{zipped['p95_ms'] / 1000:.2f} s",
+         f"{zipped['certificates'] / (zipped['median_ms'] / 1000):,.0f} certificates/s",
+         f"median of {zipped['n']} exports; the last in {zipped['steps']} progress steps"),
+        ("Release, one reviewer (checklist, signature, render, store)", f"{release['n']} releases", "SQLite",
+         ms(release["median_ms"]), ms(release["p95_ms"]), spread(release),
+         "no other traffic; the tests' cheap password hashing"),
+    ]  # fmt: skip
+
+
+def _load(data: dict) -> list[tuple]:
+    release, overall = data["operations"].get("release"), data["overall"]
+    who = (f"gunicorn {data['workers']} workers; {data['technicians']} technicians, {data['reviewers']} "
+           f"reviewers, 1 sensor; {data['seconds']:.0f} s")  # fmt: skip
+    found = []
+    if release:
+        found.append(("Release under load", f"{release['n']} releases; {who}", "PostgreSQL",
+                      ms(release["median_ms"]), ms(release["p95_ms"]),
+                      f"{times(release['p95_ms'] / release['median_ms'])} p95/median",
+                      "through the JSON API, with the production argon2id check of the signature"))  # fmt: skip
+    found.append((
+        "All requests under load", f"{overall['requests']:,} requests, {overall['per_second']:.1f}/s",
+        "PostgreSQL", ms(overall["median_ms"]), ms(overall["p95_ms"]),
+        f"{times(overall['p95_ms'] / overall['median_ms'])} p95/median", f"errors: {overall['errors']}",
+    ))  # fmt: skip
+    return found
+
+
+def rows(results: dict) -> list[tuple]:
+    """The table's rows in the issue's order, for the parts that ran."""
+    parts: list[tuple[str, Callable[[dict], list[tuple]]]] = [
+        ("batches", _pages),
+        ("results", lambda d: _results(d, results.get("batches"))),
+        ("readings", _readings),
+        ("certificates", _certificates),
+        ("load", _load),
+    ]
+    return [row for name, build in parts if name in results for row in build(results[name])]
+
+
+def markdown_table(found: list[tuple]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in found]
+    return "\n".join(lines)
