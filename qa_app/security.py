@@ -45,14 +45,15 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def refuse_nul_characters():
         """A NUL in a path, query or form field is never valid text (PostgreSQL cannot store it)."""
-        values = [request.path, *request.args.values()]
+        fields = [("path", request.path), *request.args.items(multi=True)]
         if request.method == "POST" and request.mimetype in (
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            values += list(request.form.values())
-        if any("\x00" in value for value in values):
-            raise InvalidInput("The request holds a NUL character; remove it.", {"request": "NUL character."})
+            fields += request.form.items(multi=True)
+        named = {name: "Remove the NUL character." for name, value in fields if "\x00" in name + value}
+        if named:
+            raise InvalidInput("The request holds a NUL character; remove it.", named)
         return None
 
     @app.before_request

@@ -12,6 +12,7 @@ from qa_app.errors import InvalidInput
 
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 MAX_ID = 2**31 - 1  # the largest id an integer column holds (PostgreSQL's integer)
+MAX_SEARCH = 100  # characters of a search term; SQLite refuses a LIKE pattern over 50,000 bytes
 
 _MESSAGES = {
     "type": lambda e: (
@@ -114,6 +115,14 @@ def date_field(body: Any, name: str) -> date | None:
     if not EARLIEST.date() <= day < LATEST.date():  # a day next to year 1 or 9999 has no next day
         raise InvalidInput(f"{name} is out of range.", {name: "Give a date between the years 1900 and 8999."})
     return day
+
+
+def search_field(args: Any, name: str) -> str | None:
+    """Text to search for (a part of a lot number, a barcode, an action): trimmed, or None."""
+    value = (args.get(name) or "").strip()
+    if len(value) > MAX_SEARCH:
+        raise InvalidInput(f"{name} is too long to search for.", {name: f"At most {MAX_SEARCH} characters."})
+    return value or None
 
 
 def datetime_field(body: Any, name: str) -> datetime | None:

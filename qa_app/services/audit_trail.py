@@ -13,7 +13,7 @@ from qa_app.extensions import db
 from qa_app.models import AuditEvent
 from qa_app.services import clock
 from qa_app.services.pagination import Page, paginate
-from qa_app.validation import date_field
+from qa_app.validation import date_field, search_field
 
 CSV_COLUMNS = (
     "seq",
@@ -51,7 +51,7 @@ class AuditQuery:
         return cls(
             clean("entity"),
             clean("key"),
-            clean("action"),
+            search_field(args, "action"),
             clean("user"),
             date_field(dates, "from"),
             date_field(dates, "to"),

@@ -29,7 +29,7 @@ from qa_app.services import audit, clock, formulas, judgement, materials, signat
 from qa_app.services.accounts import require_role
 from qa_app.services.materials import COMPOUNDERS
 from qa_app.services.signatures import SignatureInput
-from qa_app.validation import date_field
+from qa_app.validation import date_field, search_field
 
 LOT_PREFIX = "LDN"
 FULL_LOT_NUMBER = re.compile(r"^[A-Z]+-\d{6}-\d{3,4}$")
@@ -599,7 +599,7 @@ class BatchFilter:
             strength_mg=strength_mg,
             date_from=date_field(args, "from"),
             date_to=date_field(args, "to"),
-            q=args.get("q") or None,
+            q=search_field(args, "q"),
         )
 
     def statement(self) -> sa.Select:

@@ -14,6 +14,7 @@ from qa_app.models import MATERIAL_KINDS, Material, MaterialLot, User
 from qa_app.services import audit, clock, signatures
 from qa_app.services.accounts import require_role
 from qa_app.services.signatures import SignatureInput
+from qa_app.validation import search_field
 
 COMPOUNDERS = ("technician", "reviewer")
 
@@ -199,7 +200,7 @@ class LotFilter:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> "LotFilter":
-        return cls(args.get("status") or None, args.get("material") or None, args.get("q") or None)
+        return cls(args.get("status") or None, args.get("material") or None, search_field(args, "q"))
 
     def statement(self) -> sa.Select:
         stmt = sa.select(MaterialLot)

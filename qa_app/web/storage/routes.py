@@ -13,6 +13,7 @@ from qa_app.extensions import db
 from qa_app.reports.chart import Span, temperature_chart
 from qa_app.services import clock, readings, storage, storage_view, tokens
 from qa_app.services.pagination import page_args
+from qa_app.validation import EARLIEST, LATEST
 from qa_app.web.access import roles_required
 from qa_app.web.batches.forms import local_moment
 from qa_app.web.forms import apply_field_errors
@@ -97,15 +98,19 @@ def window_from_args(condition: str, args) -> tuple[Window, str | None]:
     except ValueError:
         error = "Give the window's dates as YYYY-MM-DD, e.g. 2026-03-01."
     else:
-        start, end = clock.start_of_local_day(first), min(clock.start_of_local_day(last, 1), now)
-        if last < first:
+        if not EARLIEST.date() <= min(first, last) <= max(first, last) < LATEST.date():
+            # next to years 1 and 9999 there is no day after, nor a year for the chart's ticks
+            error = "Give the window's dates between the years 1900 and 8999."
+        elif last < first:
             error = "The window's last day is before its first day."
-        elif start >= now:
-            error = "The window starts in the future."
         else:
-            return Window(
-                "dates", start, end, f"{first.isoformat()} to {last.isoformat()}", first, last
-            ), None
+            start, end = clock.start_of_local_day(first), min(clock.start_of_local_day(last, 1), now)
+            if start >= now:
+                error = "The window starts in the future."
+            else:
+                return Window(
+                    "dates", start, end, f"{first.isoformat()} to {last.isoformat()}", first, last
+                ), None
     fallback, _ = window_from_args(condition, {})
     return fallback, error
 
