@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -270,6 +271,7 @@ def main() -> dict:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
         admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(instance, ignore_errors=True)
 
     total = sum(len(v) for v in stats.values())
     everything = [x for v in stats.values() for x in v]

@@ -111,7 +111,8 @@ def _certificates(data: dict) -> list[tuple]:
         ("ZIP export of certificates", f"{zipped['certificates']:,} certificates, {zipped['mib']:.1f} MiB", "SQLite",
          f"{zipped['median_ms'] / 1000:.2f} s", f"{zipped['p95_ms'] / 1000:.2f} s",
          f"{zipped['certificates'] / (zipped['median_ms'] / 1000):,.0f} certificates/s",
-         f"median of {zipped['n']} exports; the last in {zipped['steps']} progress steps"),
+         f"median of {zipped['n']} exports; the last in {zipped['steps']} progress "
+         + ("step" if zipped["steps"] == 1 else "steps")),
         ("Release, one reviewer (checklist, signature, render, store)", f"{release['n']} releases", "SQLite",
          ms(release["median_ms"]), ms(release["p95_ms"]), spread(release),
          "no other traffic; the tests' cheap password hashing"),
