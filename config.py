@@ -19,6 +19,13 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
     SECRET_KEY = _env("SECRET_KEY")
 
+    # The audit key seals every audit event (HMAC); it must live apart from the database and
+    # its backups. ``QA_AUDIT_KEY`` gives it (at least 32 characters), or ``QA_AUDIT_KEY_FILE``
+    # names the file holding it; with neither, ``audit.key`` in the instance folder is made on
+    # first use (see qa_app/services/audit.py and the README).
+    QA_AUDIT_KEY = _env("QA_AUDIT_KEY")
+    QA_AUDIT_KEY_FILE = _env("QA_AUDIT_KEY_FILE")
+
     QA_PHARMACY_NAME = _env("QA_PHARMACY_NAME", "Compounding Pharmacy")
     QA_PHARMACY_ADDRESS = _env("QA_PHARMACY_ADDRESS", "")
     QA_TIMEZONE = _env("QA_TIMEZONE", "UTC")
@@ -34,6 +41,10 @@ class Config:
 
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (idle-limited) session
+
+    # The public certificate check (page and API): requests per address and window (0: no limit).
+    QA_VERIFY_RATE_LIMIT = int(_env("QA_VERIFY_RATE_LIMIT", "30"))
+    QA_VERIFY_RATE_WINDOW = float(_env("QA_VERIFY_RATE_WINDOW", "60"))
 
     QA_TOKEN_LIFETIME = timedelta(hours=8)
     QA_LOCKOUT_THRESHOLD = 5
@@ -58,6 +69,7 @@ class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL")
     SECRET_KEY = "test-secret-key-not-for-production"
+    QA_AUDIT_KEY = "test-audit-key-not-for-production-0123456789"
     WTF_CSRF_ENABLED = False
     QA_ARGON2_TIME_COST = 1
     QA_ARGON2_MEMORY_COST = 8

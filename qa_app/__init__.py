@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from qa_app.bodies import BoundedRequest
 from qa_app.database import configure_sqlite, sqlite_url
 from qa_app.extensions import csrf, db, login_manager, migrate
 
@@ -22,6 +23,7 @@ def create_app(
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
     )
+    app.request_class = BoundedRequest  # a streamed body over MAX_CONTENT_LENGTH is a 413, never cut
     app.config.from_object(config_object)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -76,17 +76,55 @@ def unlock_user(username: str) -> None:
 
 @audit_cli.command("verify")
 def verify_audit() -> None:
-    """Check the hash chain; exit 1 naming the first bad event."""
+    """Check the hash chain and the seals, then each result, signature and certificate
+    against the event that created it; exit 1 naming what does not match."""
     check = audit.verify_chain()
     if check.ok:
         click.echo(f"Audit trail intact: {check.checked} events checked.")
+        if check.unsealed:
+            click.echo(
+                f"Events 1 to {check.unsealed} were written before the audit key was introduced: "
+                "they have no seal of their own and are covered by the sealed events after them."
+            )
+    elif check.problem == audit.UNSEALED:
+        click.echo(
+            f"Audit trail NOT SEALED: none of its {check.checked} events has a seal. If they were "
+            "written before the audit key was introduced and the upgrade did not seal them, run "
+            "`flask audit seal` once; if this trail was sealed before, its seals were removed: "
+            "preserve the database as it is.",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"Audit trail BROKEN at event {check.first_bad}: {check.problem} "
+            f"({check.checked} events before it are intact).",
+            err=True,
+        )
+    problems = audit.check_records()
+    for problem in problems:
+        click.echo(f"Record does not match the audit trail: {problem}.", err=True)
+    if problems:
+        click.echo(f"{len(problems)} records do not match the audit trail.", err=True)
+    elif check.ok:
+        click.echo("Results, signatures and certificates match the events that created them.")
+    if not check.ok or problems:
+        sys.exit(1)
+
+
+@audit_cli.command("seal")
+def seal_audit() -> None:
+    """Seal a trail written before the audit key was introduced that the upgrade left unsealed."""
+    try:
+        event = audit.seal_trail(CLI_ACTOR)
+    except ServiceError as exc:
+        _fail(exc)
+    if event is None:
+        click.echo("Nothing to seal: the audit trail is sealed already.")
         return
     click.echo(
-        f"Audit trail BROKEN at event {check.first_bad}: {check.problem} "
-        f"({check.checked} events before it are intact).",
-        err=True,
+        f"Sealed: event {event.seq} covers the {event.seq - 1} events before it. "
+        "Keep the audit key apart from the database and its backups."
     )
-    sys.exit(1)
 
 
 @click.command("demo")

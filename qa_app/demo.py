@@ -154,7 +154,8 @@ def _master_data(today: date) -> dict[str, str]:
         ("ORA-SWEET", "Ora-Sweet syrup vehicle", "excipient"),
         ("CAPS-3", "Hard gelatin capsule shell #3, white opaque", "container"),
     ):
-        materials.create_material(admin, code=code, name=name, kind=kind)
+        limits = {"assay_min_percent": 98.0, "assay_max_percent": 102.0} if kind == "api" else {}
+        materials.create_material(admin, code=code, name=name, kind=kind, **limits)
     received = today - timedelta(days=30)
     lots = {
         "api": materials.receive_lot(
@@ -165,6 +166,7 @@ def _master_data(today: date) -> dict[str, str]:
             expiry_date=today + timedelta(days=700),
             received_date=received,
             assay_percent=99.6,
+            assay_basis="anhydrous",
             water_percent=0.4,
         ),
         "api_late": materials.receive_lot(

@@ -16,6 +16,7 @@ HTTP_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    429: "rate_limited",
 }
 
 
@@ -59,7 +60,8 @@ def init_app(app: Flask) -> None:
             return response, status
         if status == 400 and "CSRF" in (exc.description or ""):
             message = "The form expired or was sent from another page. Reload the page and submit again."
-        return render_template("errors/error.html", status=status, message=message), status
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() == "retry-after"]
+        return render_template("errors/error.html", status=status, message=message), status, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

@@ -31,12 +31,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The signed-in user, or nobody once the account is locked or deactivated."""
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.can_act(utcnow()) else None
+    """The signed-in user, or nobody once the account is locked or deactivated, or once the
+    session was ended (sign-out, password change, deactivation, lockout: a new session version)."""
+    number, _, version = user_id.partition(":")
+    if not (number.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(number))
+    if user is None or user.session_version != int(version):
+        return None
+    return user if user.can_act(utcnow()) else None
 
 
 def init_app(app: Flask) -> None:
+    hide_server_versions()
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
@@ -84,6 +91,24 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.blueprint != "static" and current_user and current_user.is_authenticated:
-            headers.setdefault("Cache-Control", "no-store")
+        if (
+            request.blueprint == "api"  # tokens, users, records: never kept by a cache
+            or response.mimetype == "application/pdf"
+            or (request.blueprint != "static" and current_user and current_user.is_authenticated)
+        ):
+            headers["Cache-Control"] = "no-store"
         return response
+
+
+def hide_server_versions() -> None:
+    """The development server names itself without its or Python's version (``Server: qa-app``).
+
+    gunicorn sends ``Server: gunicorn`` without a version; the header comes from the server,
+    not the application, so the application does not add one of its own (it would be sent twice).
+    """
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.version_string = lambda _handler: DEV_SERVER_NAME  # type: ignore[method-assign]
+
+
+DEV_SERVER_NAME = "qa-app"

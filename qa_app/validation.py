@@ -1,8 +1,12 @@
 """Input checks that name each bad field in words a person can act on: JSON Schema validation,
 dates and times read from bodies and query strings, and record ids in URLs."""
 
+import csv
+import io
 import math
-from datetime import UTC, date, datetime
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -13,6 +17,12 @@ from qa_app.errors import InvalidInput
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 MAX_ID = 2**31 - 1  # the largest id an integer column holds (PostgreSQL's integer)
 MAX_SEARCH = 100  # characters of a search term; SQLite refuses a LIKE pattern over 50,000 bytes
+MAX_CSV_CELL = 131_072  # characters of one CSV cell (the csv module's own limit)
+# A number as a person types it on a balance or a spreadsheet in the pharmacy: ASCII digits with
+# an optional sign and decimal point. No digit groups (1_000, 1,000), no other scripts' digits
+# (Arabic-Indic, full-width), no exponents, no NaN: Python's float() and Decimal() take them all.
+PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+COMMA_HINT = "use a point as the decimal separator"
 
 _MESSAGES = {
     "type": lambda e: (
@@ -143,6 +153,39 @@ def datetime_field(body: Any, name: str) -> datetime | None:
     return moment
 
 
+def local_time(value: datetime, zone: tzinfo, name: str) -> datetime:
+    """A clock reading typed on a page, placed in the pharmacy's zone ``zone``.
+
+    On the day the clocks go forward some readings never happen, and on the day they go back
+    some happen twice; either is refused, naming the field, rather than guessed.
+    """
+    earlier, later = value.replace(tzinfo=zone, fold=0), value.replace(tzinfo=zone, fold=1)
+    if earlier.utcoffset() == later.utcoffset():
+        return earlier
+    shown, zone_name = value.strftime("%Y-%m-%d %H:%M"), getattr(zone, "key", str(zone))
+    if earlier.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        after = (value + (later.utcoffset() - earlier.utcoffset())).strftime("%H:%M")  # type: ignore[operator]
+        raise InvalidInput(
+            f"{name} is a time that does not exist in {zone_name}.",
+            {
+                name: f"{shown} does not exist in {zone_name}: the clocks jumped an hour forward "
+                f"(daylight saving time began). Enter the time the clock showed after the change, "
+                f"e.g. {after}."
+            },
+        )
+    hour = value.replace(minute=0)
+    repeated = earlier.utcoffset() - later.utcoffset()  # type: ignore[operator]
+    first, last = hour.strftime("%H:%M"), (hour + repeated - timedelta(minutes=1)).strftime("%H:%M")
+    raise InvalidInput(
+        f"{name} is a time that happened twice in {zone_name}.",
+        {
+            name: f"{shown} happened twice in {zone_name}: the clocks went an hour back "
+            f"(daylight saving time ended). Enter a time outside {first}–{last}, or send it "
+            "through the API with its UTC offset."
+        },
+    )
+
+
 class RecordIdConverter(IntegerConverter):
     """``<int:...>`` in a URL: a record's id, so at most MAX_ID; a larger one is no record (404).
 
@@ -152,3 +195,52 @@ class RecordIdConverter(IntegerConverter):
     def __init__(self, map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def parse_decimal(text: str, hint: str | None = None) -> float:
+    """A plain ASCII decimal (``-12.5``, ``225``, ``.5``) as a finite float.
+
+    Raises ValueError whose message follows the value ("'1,5' has a decimal comma: ...",
+    "'abc' is not a number: <hint>").
+    """
+    text = text.strip()
+    if PLAIN_DECIMAL.fullmatch(text):
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    elif "," in text:
+        raise ValueError(f"has a decimal comma: {COMMA_HINT}" + (f", {hint}" if hint else ""))
+    raise ValueError("is not a number" + (f": {hint}" if hint else ""))
+
+
+def csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The records of a CSV text as ``(row number from 1, cells)``.
+
+    A file the csv reader cannot read (a bare carriage return ending a line, a cell longer than
+    MAX_CSV_CELL characters) is refused naming the row it stopped at.
+    """
+    reader = csv.reader(io.StringIO(text))
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row = number + 1
+            if "new-line character" in str(exc):
+                message = (
+                    f"Row {row} has a bare carriage return (CR) as a line ending: "
+                    "save the CSV with LF or CRLF line endings."
+                )
+            elif "field larger than field limit" in str(exc):
+                message = f"Row {row} has a cell longer than {MAX_CSV_CELL:,} characters."
+            else:
+                message = f"Row {row} is not valid CSV: {exc}."
+            raise InvalidInput(
+                f"The file cannot be read at row {row}.",
+                {"file": message},
+                rows=[{"row": row, "message": message}],
+            ) from None
+        number += 1
+        yield number, cells

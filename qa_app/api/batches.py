@@ -158,8 +158,10 @@ def verify_weighing(lot_number, body):
     errors=(404, 409),
 )
 def weight_check(lot_number, body):
-    """Individual capsule content weights; each must be 90–110 % of the theoretical fill."""
-    batches.record_weight_check(g.actor, lot_number, body["weights_mg"])
+    """Individual capsule content weights; each must be 90–110 % of the theoretical fill.
+
+    After a failed check a new one needs ``reason``; the failure stays on the record."""
+    batches.record_weight_check(g.actor, lot_number, body["weights_mg"], body.get("reason"))
     return _batch(lot_number), 201
 
 

@@ -1,10 +1,11 @@
 """Review, release, rejection and recall; certificates of analysis and the compounding record (api.md)."""
 
-from flask import Response, g, jsonify
+from flask import Response, g, jsonify, request
 
 from qa_app.api import bp, serialise
 from qa_app.api.registry import ANY_USER, PUBLIC, operation
 from qa_app.api.schemas import ref
+from qa_app.ratelimit import limit_verification
 from qa_app.services import batch_view, certificates, records, release, review
 from qa_app.services.signatures import SignatureInput
 
@@ -150,9 +151,20 @@ def record_pdf(lot_number):
     roles=PUBLIC,
     tag="release",
     response=ref("CertificateStatus"),
-    errors=(404,),
+    errors=(404, 429),
+    query=(
+        {
+            "name": "code",
+            "description": "The verification code printed on the certificate and in its QR code.",
+            "schema": {"type": "string", "maxLength": 64},
+        },
+    ),
 )
 def get_certificate(number):
-    """Anyone may check a certificate's status (valid, superseded, revoked), batch, issue time
-    and SHA-256: the number is printed on the certificate and in its QR code."""
-    return jsonify(serialise.certificate_status(certificates.get(number)))
+    """Anyone may check a certificate's status (valid, superseded, revoked) and SHA-256; with the
+    verification code printed on it also its batch, version and issue time. Requests are
+    limited per address (429 with Retry-After)."""
+    limit_verification()
+    found = certificates.get(number)
+    with_code = certificates.code_matches(found, request.args.get("code"))
+    return jsonify(serialise.certificate_status(found, with_code))

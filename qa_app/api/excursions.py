@@ -44,7 +44,8 @@ def list_excursions():
     page, per_page = page_args(request.args)
     found = paginate(stmt, page, per_page)
     during = stays.batches_during_each(found.items)
-    return jsonify(found.as_dict(lambda e: serialise.excursion(e, during[e.id])))
+    state = excursions.states(found.items, during)
+    return jsonify(found.as_dict(lambda e: serialise.excursion(e, during[e.id], state[e.id])))
 
 
 @operation(

@@ -45,9 +45,41 @@ def list_materials():
     errors=(409,),
 )
 def create_material(body):
-    """A new material; its kind (api, excipient, container) decides what its lots carry."""
-    material = materials.create_material(g.actor, code=body["code"], name=body["name"], kind=body["kind"])
+    """A new material; its kind decides what its lots carry. An API may carry its monograph assay limits."""
+    material = materials.create_material(
+        g.actor,
+        code=body["code"],
+        name=body["name"],
+        kind=body["kind"],
+        assay_min_percent=body.get("assay_min_percent"),
+        assay_max_percent=body.get("assay_max_percent"),
+    )
     return jsonify(serialise.material(material)), 201
+
+
+@operation(
+    bp,
+    "/materials/<code>",
+    "PATCH",
+    summary="Change a material",
+    roles=("admin",),
+    tag="materials",
+    body="MaterialChange",
+    response=ref("Material"),
+    errors=(404,),
+)
+def change_material(code, body):
+    """Its name and, for an API, its monograph assay limits (both, or both null for none); what is
+    left out stays as it is. Lots decided already keep their decision."""
+    material = materials.get_material_or_404(code)
+    material = materials.update_material(
+        g.actor,
+        material.code,
+        name=body.get("name", material.name),
+        assay_min_percent=body.get("assay_min_percent", material.assay_min_percent),
+        assay_max_percent=body.get("assay_max_percent", material.assay_max_percent),
+    )
+    return jsonify(serialise.material(material))
 
 
 @operation(
@@ -97,6 +129,7 @@ def receive_lot(body):
         received_date=date_field(body, "received_date"),
         assay_percent=body.get("assay_percent"),
         water_percent=body.get("water_percent"),
+        assay_basis=body.get("assay_basis"),
     )
     return jsonify(serialise.lot(lot, clock.today())), 201
 
@@ -128,7 +161,8 @@ def get_lot(barcode):
     errors=(404, 409),
 )
 def approve_lot(barcode, body):
-    """Release a lot from quarantine for use; signed with the meaning ``approved``."""
+    """Release a lot from quarantine for use; signed ``approved``, by a reviewer other than the one who
+    received it (403), with the assay within the material's monograph limits (else 409)."""
     lot = materials.approve_lot(g.actor, barcode, SignatureInput.from_json(body["signature"]))
     return jsonify(serialise.lot(lot, clock.today()))
 

@@ -12,6 +12,7 @@ ERROR_TEXT = {
     404: "No such record.",
     409: "Not allowed in the record's current state, or a clash with stored data.",
     413: "The body is larger than 32 MiB.",
+    429: "Too many requests from this address; wait the seconds given in Retry-After.",
 }
 
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from qa_app.domain.compounding import WEIGHT_CHECK_MAX_MG
 from qa_app.domain.formula_schema import FORMULA
 from qa_app.validation import MAX_ID
 
@@ -167,6 +168,29 @@ COMPONENTS.update(
                 "code": {"type": "string", "minLength": 1, "maxLength": 40},
                 "name": {"type": "string", "minLength": 1, "maxLength": 200},
                 "kind": {"type": "string", "enum": ["api", "excipient", "container"]},
+                "assay_min_percent": {
+                    "type": "number",
+                    "description": "an API's monograph lower limit, % on the anhydrous basis",
+                },
+                "assay_max_percent": {
+                    "type": "number",
+                    "description": "an API's monograph upper limit, % on the anhydrous basis",
+                },
+            },
+            "additionalProperties": False,
+        },
+        "MaterialChange": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                "assay_min_percent": {
+                    "type": ["number", "null"],
+                    "description": "an API's monograph lower limit, % anhydrous; null with the maximum for none",
+                },
+                "assay_max_percent": {
+                    "type": ["number", "null"],
+                    "description": "an API's monograph upper limit, % anhydrous; null with the minimum for none",
+                },
             },
             "additionalProperties": False,
         },
@@ -176,6 +200,8 @@ COMPONENTS.update(
                 "code": {"type": "string"},
                 "name": {"type": "string"},
                 "kind": {"type": "string"},
+                "assay_min_percent": {"type": ["number", "null"]},
+                "assay_max_percent": {"type": ["number", "null"]},
             },
         },
         "NewLot": {
@@ -189,6 +215,11 @@ COMPONENTS.update(
                 "received_date": {"type": "string", "format": "date"},
                 "assay_percent": {"type": "number"},
                 "water_percent": {"type": "number"},
+                "assay_basis": {
+                    "type": "string",
+                    "enum": ["as_is", "anhydrous"],
+                    "description": "how the certificate states the assay; anhydrous needs water_percent",
+                },
             },
             "additionalProperties": False,
         },
@@ -224,6 +255,12 @@ COMPONENTS.update(
                 "version": {"type": "integer"},
                 "status": {"type": "string", "enum": ["draft", "approved", "superseded"]},
                 "body": {"$ref": "#/components/schemas/Formula"},
+                "broken_rules": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Preparation rules (domain.md §3) this version breaks; "
+                    "an approved version that breaks one makes no new batch",
+                },
             },
         },
         "NewStorageUnit": {
@@ -275,7 +312,13 @@ COMPONENTS.update(
             "type": "object",
             "required": ["weights_mg"],
             "properties": {
-                "weights_mg": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _POSITIVE}
+                "weights_mg": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "items": {**_POSITIVE, "maximum": WEIGHT_CHECK_MAX_MG},
+                },
+                "reason": {"type": "string", "maxLength": 2000},
             },
             "additionalProperties": False,
         },
@@ -425,6 +468,17 @@ COMPONENTS.update(
                 "max_c": {"type": ["number", "null"]},
                 "mean_c": {"type": ["number", "null"]},
                 "mkt_c": {"type": ["number", "null"]},
+                "gaps": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "start": {"type": "string"},
+                            "end": {"type": "string"},
+                            "minutes": {"type": "number"},
+                        },
+                    },
+                },
                 "excursions": {"type": "array", "items": {"$ref": "#/components/schemas/Excursion"}},
             },
         },
@@ -436,6 +490,12 @@ COMPONENTS.update(
                 "start": {"type": "string"},
                 "end": {"type": ["string", "null"]},
                 "classification": {"type": "string", "enum": ["allowable", "needs_disposition"]},
+                "reason": {"type": ["string", "null"]},
+                "gap_minutes": {"type": "number"},
+                "state": {
+                    "type": "string",
+                    "enum": ["allowable", "needs_disposition", "dispositioned", "withdrawn"],
+                },
                 "affected_batches": {"type": "array", "items": {"type": "string"}},
             },
         },
@@ -518,7 +578,8 @@ COMPONENTS.update(
         },
         "CertificateStatus": {
             "type": "object",
-            "required": ["number", "version", "lot_number", "status", "sha256", "issued_at"],
+            "required": ["number", "status", "sha256"],
+            "description": "The other fields only with the certificate's verification code (``code``).",
             "properties": {
                 "number": {"type": "string"},
                 "version": {"type": "integer"},

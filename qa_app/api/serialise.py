@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
+from qa_app.domain import bud_rules
 from qa_app.domain.rounding import round_half_up
 from qa_app.domain.temperature import Summary
 from qa_app.models import (
@@ -65,7 +66,13 @@ def audit_event(e: AuditEvent) -> dict[str, Any]:
 
 
 def material(m: Material) -> dict[str, Any]:
-    return {"code": m.code, "name": m.name, "kind": m.kind}
+    return {
+        "code": m.code,
+        "name": m.name,
+        "kind": m.kind,
+        "assay_min_percent": m.assay_min_percent,
+        "assay_max_percent": m.assay_max_percent,
+    }
 
 
 def lot(item: MaterialLot, today: date) -> dict[str, Any]:
@@ -81,6 +88,7 @@ def lot(item: MaterialLot, today: date) -> dict[str, Any]:
         "received_date": item.received_date.isoformat(),
         "assay_percent": item.assay_percent,
         "assay_anhydrous_percent": item.assay_anhydrous_percent,
+        "assay_basis": item.assay_basis,
         "water_percent": item.water_percent,
         "status": item.status,
         "usable": reason is None,
@@ -100,6 +108,7 @@ def formula_version(v: FormulaVersion) -> dict[str, Any]:
         "approved_by": v.approved_by.username if v.approved_by else None,
         "approved_at": iso(v.approved_at),
         "body": v.body,
+        "broken_rules": bud_rules.rule_summary(v.body),
     }
 
 
@@ -172,6 +181,7 @@ def batch(b: Batch, view: BatchView) -> dict[str, Any]:
                 "weights_mg": w.weights_mg,
                 "passed": w.passed,
                 **w.summary,
+                "reason": w.reason,
                 "recorded_by": w.recorded_by.username,
                 "recorded_at": iso(w.recorded_at),
             }
@@ -267,8 +277,13 @@ def investigation(i: Investigation) -> dict[str, Any]:
     }
 
 
-def excursion(e: Excursion, batches: list[Batch]) -> dict[str, Any]:
-    """The Excursion shape of api.md, with the batches' states for follow-up."""
+def excursion(e: Excursion, batches: list[Batch], state: str | None = None) -> dict[str, Any]:
+    """The Excursion shape of api.md, with the batches' states for follow-up and the
+    excursion's own ``state`` (``dispositioned`` once every batch it held is decided)."""
+    if state is None:
+        from qa_app.services.excursions import states
+
+        state = states([e], {e.id: batches})[e.id]
     return {
         "id": e.id,
         "storage_unit": e.storage_unit.code,
@@ -280,6 +295,9 @@ def excursion(e: Excursion, batches: list[Batch]) -> dict[str, Any]:
         "max_c": e.max_c,
         "mkt_c": None if e.mkt_c is None else float(round_half_up(e.mkt_c, 2)),
         "classification": e.classification,
+        "reason": e.reason,
+        "gap_minutes": round(e.gap_minutes or 0.0, 1),
+        "state": state,
         "acknowledged_by": e.acknowledged_by.username if e.acknowledged_by else None,
         "acknowledged_at": iso(e.acknowledged_at),
         "acknowledgement": e.acknowledgement,
@@ -310,7 +328,14 @@ def temperature_summary(s: Summary) -> dict[str, Any]:
         "max_c": s.max_c,
         "mean_c": two(s.mean_c),
         "mkt_c": two(s.mkt_c),
-        "gaps": [{"start": iso(g.start), "end": iso(g.end)} for g in s.gaps],
+        "gaps": [
+            {
+                "start": iso(g.start),
+                "end": iso(g.end),
+                "minutes": round((g.end - g.start).total_seconds() / 60, 1),
+            }
+            for g in s.gaps
+        ],
     }
 
 
@@ -331,8 +356,11 @@ def certificate_ref(c: Certificate | None) -> dict[str, Any] | None:
     return {"number": c.number, "version": c.version, "status": c.status, "sha256": c.sha256}
 
 
-def certificate_status(c: Certificate) -> dict[str, Any]:
-    """What anyone may learn from a certificate's number: enough to know whether to trust it."""
+def certificate_status(c: Certificate, with_code: bool = True) -> dict[str, Any]:
+    """What anyone may learn from a certificate: enough to know whether to trust it. Without
+    its verification code only the number, status and SHA-256 (no batch, product or dates)."""
+    if not with_code:
+        return {"number": c.number, "status": c.status, "sha256": c.sha256}
     body = c.batch.formula_version.body
     return {
         "number": c.number,

@@ -130,7 +130,8 @@ def storage_summary(code):
     during = stays.batches_during_each(found)
     body = serialise.temperature_summary(summary)
     body["start"], body["end"] = serialise.iso(start), serialise.iso(end)
-    body["excursions"] = [serialise.excursion(e, during[e.id]) for e in found]
+    state = excursions.states(found, during)
+    body["excursions"] = [serialise.excursion(e, during[e.id], state[e.id]) for e in found]
     return jsonify(body)
 
 

@@ -44,6 +44,7 @@ DEFAULT_WEIGHING_TOLERANCE_PERCENT = 2.0
 WEIGHT_CHECK_MIN_UNITS = 10
 WEIGHT_CHECK_LOW_PERCENT = 90
 WEIGHT_CHECK_HIGH_PERCENT = 110
+WEIGHT_CHECK_MAX_MG = 10_000.0  # ten grams: far above any capsule's content, far below overflow
 YIELD_LOW_PERCENT = 95
 YIELD_HIGH_PERCENT = 105
 
@@ -272,6 +273,20 @@ def as_is_assay(anhydrous_percent: float, water_percent: float) -> float:
             "water_percent", f"water_percent must be at least 0 and below 100 %; got {_written(water)}"
         )
     return float(_exact(anhydrous) * (100 - _exact(water)) / 100)
+
+
+def anhydrous_assay(as_is_percent: float, water_percent: float) -> float:
+    """The anhydrous assay from an "as is" assay and the water content W: as is × 100 / (100 − W).
+
+    The inverse of :func:`as_is_assay`; 98.704 % as is with 0.8 % water is 99.5 % anhydrous.
+    """
+    as_is = _check_assay(as_is_percent, "assay_percent")
+    water = _finite(water_percent, "water_percent")
+    if not 0 <= water < 100:
+        raise CompoundingError(
+            "water_percent", f"water_percent must be at least 0 and below 100 %; got {_written(water)}"
+        )
+    return float(round(_exact(as_is) * 100 / (100 - _exact(water)), 6))
 
 
 @dataclass(frozen=True)
@@ -587,6 +602,13 @@ def capsule_weight_check(weights_mg: Sequence[float], theoretical_mg: float, bat
     if bad.size:
         raise CompoundingError(
             "weights_mg", f"weights_mg must be positive finite numbers; capsule {int(bad[0]) + 1} is not"
+        )
+    heavy = np.flatnonzero(weights > WEIGHT_CHECK_MAX_MG)
+    if heavy.size:
+        raise CompoundingError(
+            "weights_mg",
+            f"capsule {int(heavy[0]) + 1} weighs {weights[heavy[0]]:g} mg; a capsule's content weighs "
+            f"at most {WEIGHT_CHECK_MAX_MG:,.0f} mg",
         )
 
     low_exact = _exact(theoretical) * WEIGHT_CHECK_LOW_PERCENT / 100

@@ -163,10 +163,13 @@ def evaluate_range(value: float, limits: RangeLimits, *, label: str = "Result", 
 
     ``label`` and ``unit`` only shape the message ("Assay 89.9 % is below the lower limit
     90.0 %"). So 89.95 reports as 90.0 and passes 90.0-110.0, while 89.94 reports 89.9 and fails.
+    A value computed in binary floating point is read as it would be on paper, as content
+    uniformity does: 0.8804 / 0.8 × 100 gives 110.04999999999998, which is 110.05 and reports
+    110.1 (binary noise beyond 10 decimals is dropped before rounding).
     """
     if not math.isfinite(value):
         raise ValueError(f"{label.lower()} must be a finite number")
-    reported = round_half_up(value, limits.decimals)
+    reported = _reported(value, limits.decimals)
     shown = _with_unit(_text(reported), unit)
     low = None if limits.min is None else Decimal(repr(float(limits.min)))
     high = None if limits.max is None else Decimal(repr(float(limits.max)))
@@ -247,6 +250,7 @@ def acceptance_value_from_summary(mean: float, sd: float, n: int, target: float 
     """
     if n not in K_FACTOR:
         raise ValueError(f"the acceptance value is defined for 10 or 30 units, got {n}")
+    mean, sd = float(mean), float(sd)  # NumPy numbers too: the details stay plain floats
     if not (math.isfinite(mean) and math.isfinite(sd) and sd >= 0):
         raise ValueError("the mean and SD must be finite and the SD not negative")
     k = K_FACTOR[n]

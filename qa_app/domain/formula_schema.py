@@ -8,6 +8,8 @@ from typing import Any
 
 DOSAGE_FORMS = ("capsule", "oral_liquid", "sublingual_drops", "cream")
 LIQUID_FORMS = ("oral_liquid", "sublingual_drops")
+ROUTES = {"capsule": "oral", "oral_liquid": "oral", "sublingual_drops": "sublingual", "cream": "topical"}
+"""The route of administration a label states for each dosage form (USP <795> labelling)."""
 COMPONENT_ROLES = ("api", "filler", "vehicle", "container")
 TEST_KINDS = ("range", "content_uniformity", "attribute")
 BUD_CATEGORY_NAMES = (

@@ -292,12 +292,27 @@ def _held(t: FloatArray, first: int, stop: int, delay_s: float) -> bool:
     return bool(until - t[first] >= delay_s - _TIME_TOLERANCE_S)
 
 
+def beyond_allowance(condition: Condition | str, temps_c: ArrayLike) -> NDArray[np.bool_]:
+    """Readings beyond the condition's allowance (room: below 15 °C or above 40 °C;
+    refrigerator: below 0 °C or above 15 °C): each counts at once, whatever the alarm delay
+    (domain.md decision). A freezer has no allowance: its readings keep the alarm delay."""
+    found = _condition(condition)
+    temps = np.asarray(temps_c, dtype=np.float64)
+    if found.allowance_min_c is None or found.allowance_max_c is None:
+        return np.zeros(temps.shape, dtype=bool)
+    ceiling = found.allowance_max_c if found.spike_max_c is None else found.spike_max_c
+    return (temps < found.allowance_min_c) | (temps > ceiling)
+
+
 def find_excursions(
     times: TimesLike,
     temps_c: ArrayLike,
     min_c: float,
     max_c: float,
     alarm_delay_minutes: float,
+    *,
+    condition: Condition | str | None = None,
+    known: Sequence[tuple[float, float]] = (),
 ) -> list[Excursion]:
     """Excursions outside ``[min_c, max_c]`` (limits inclusive) as monitoring systems alarm.
 
@@ -313,6 +328,12 @@ def find_excursions(
       and the duration runs to the last reading. A run outside that has not yet lasted the
       delay at the end of data is not (yet) an excursion.
     - A delay of 0 makes every outside reading an excursion and every return an end.
+    - With ``condition``, a run holding a reading beyond the condition's allowance
+      (:func:`beyond_allowance`) counts at once; such a reading is outside even when the unit's
+      own limits are wider.
+    - ``known`` spans (epoch seconds, ``[start, stop)``) are excursions already on record that
+      may not shrink: their readings count as outside and their runs count at once, so later
+      readings can lengthen them but never shorten, split or withdraw them.
     """
     t, temps = _series(times, temps_c)
     if min_c > max_c:
@@ -323,6 +344,11 @@ def find_excursions(
         return []
     delay_s = float(alarm_delay_minutes) * 60.0
     outside = (temps < min_c) | (temps > max_c)
+    at_once = np.zeros(t.size, dtype=bool) if condition is None else beyond_allowance(condition, temps)
+    for begins, stops_at in known:
+        at_once |= (t >= begins - _TIME_TOLERANCE_S) & (t < stops_at - _TIME_TOLERANCE_S)
+    outside |= at_once
+    counts_at_once = np.concatenate(([0], np.cumsum(at_once)))
     boundaries = np.flatnonzero(np.diff(outside.astype(np.int8))) + 1
     firsts = np.concatenate(([0], boundaries)).tolist()
     stops = np.concatenate((boundaries, [t.size])).tolist()
@@ -332,7 +358,8 @@ def find_excursions(
     i = 0
     while i < len(runs):
         first, stop, is_outside = runs[i]
-        if not (is_outside and _held(t, first, stop, delay_s)):
+        now = counts_at_once[stop] > counts_at_once[first]
+        if not (is_outside and (now or _held(t, first, stop, delay_s))):
             i += 1
             continue
         j = i + 1  # runs alternate, so i + 1, i + 3, ... are the returns inside
@@ -388,6 +415,84 @@ def _seconds_above(t: FloatArray, temps: FloatArray, excursion: Excursion, limit
     following = t[first + 1 : stop + 1] if not excursion.is_open else np.append(t[first + 1 :], t[-1])
     intervals = following - t[first:stop]
     return float(np.sum(intervals[temps[first:stop] > limit]))
+
+
+def gap_minutes(times: TimesLike, excursion: Excursion) -> float:
+    """Minutes without readings (data gaps: intervals longer than 3 × the series' median
+    interval) inside the excursion or touching it: from the reading before its start to its end
+    reading. ``excursion`` must come from the same series."""
+    t = to_epoch_seconds(times)
+    if t.size < 2:
+        return 0.0
+    intervals = np.diff(t)
+    median = float(np.median(intervals))
+    first = max(excursion.start_index - 1, 0)
+    last = min(excursion.stop_index, t.size - 1)  # the end reading, or the last while open
+    touching = intervals[first:last]
+    return float(np.sum(touching[touching > GAP_FACTOR * median])) / 60.0
+
+
+def _c(value: float) -> str:
+    return f"{value:g}".replace("-", "\u2212")
+
+
+def _duration_words(minutes: float) -> str:
+    hours, rest = divmod(round(minutes), 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+def judge_excursion(
+    condition: Condition | str,
+    times: TimesLike,
+    temps_c: ArrayLike,
+    excursion: Excursion,
+    window_mkt_c: float | None,
+    unobserved_minutes: float = 0.0,
+) -> tuple[Classification, str]:
+    """:func:`classify_excursion` with the rule that decided it, in words. A data gap inside
+    the excursion or touching it (``unobserved_minutes``, from :func:`gap_minutes`) means it
+    cannot be shown allowable (domain.md decision: a data gap is not evidence)."""
+    found = _condition(condition)
+    reasons: list[str] = []
+    if found.allowance_min_c is None or found.allowance_max_c is None:
+        reasons.append(f"a {found.name} excursion always needs a decision")
+    else:
+        t, temps = _series(times, temps_c)
+        during = temps[excursion.start_index : excursion.stop_index]
+        ceiling = found.allowance_max_c if found.spike_max_c is None else found.spike_max_c
+        low, high = float(during.min()), float(during.max())
+        if low < found.allowance_min_c:
+            reasons.append(
+                f"it fell to {_c(low)} °C, beyond the allowance (below {_c(found.allowance_min_c)} °C)"
+            )
+        if high > ceiling:
+            reasons.append(f"it reached {_c(high)} °C, beyond the allowance (above {_c(ceiling)} °C)")
+        if found.spike_max_duration is not None:
+            spike_s = _seconds_above(t, temps, excursion, found.allowance_max_c)
+            if spike_s > found.spike_max_duration.total_seconds() + _TIME_TOLERANCE_S:
+                hours = found.spike_max_duration.total_seconds() / 3600
+                reasons.append(
+                    f"it was above {_c(found.allowance_max_c)} °C for {_duration_words(spike_s / 60)}, "
+                    f"longer than the {hours:g} h a spike may last"
+                )
+        if found.mkt_max_c is not None:
+            if window_mkt_c is None:
+                reasons.append("there is no MKT for its window")
+            else:
+                reported = round_half_up(float(window_mkt_c), MKT_DECIMALS)
+                if reported > Decimal(repr(found.mkt_max_c)):
+                    reasons.append(f"the window MKT is {reported} °C, above {_c(found.mkt_max_c)} °C")
+    if unobserved_minutes > 0:
+        reasons.append(
+            f"no readings for {_duration_words(unobserved_minutes)} during it or next to it: "
+            "a data gap is not evidence"
+        )
+    if reasons:
+        return NEEDS_DISPOSITION, "Needs disposition: " + "; ".join(reasons) + "."
+    mkt = (
+        "" if window_mkt_c is None else f", window MKT {round_half_up(float(window_mkt_c), MKT_DECIMALS)} °C"
+    )
+    return ALLOWABLE, f"Allowable: inside the {found.name} allowance{mkt}."
 
 
 def classify_excursion(

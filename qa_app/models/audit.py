@@ -17,6 +17,10 @@ class AuditEvent(db.Model):
 
     ``seq`` is assigned under the chain-head lock, so sequence order is chain order. The
     database refuses UPDATE and DELETE on this table (triggers made by a migration).
+    ``seal`` is an HMAC of the hash under the audit key, which is kept outside the database:
+    whoever can write to the database still cannot rewrite an event and re-seal it. Events
+    written before keys were introduced have none; the first sealed event after them covers
+    them through the chain.
     """
 
     seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
@@ -32,6 +36,7 @@ class AuditEvent(db.Model):
     client_address: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     prev_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
     hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    seal: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     __table_args__ = (sa.Index("ix_audit_event_entity", "entity_type", "entity_key", "seq"),)
 
@@ -40,12 +45,14 @@ class AuditChainHead(db.Model):
     """The single row that names the newest event.
 
     Appending locks this row (``SELECT … FOR UPDATE``), which serialises writers so the chain
-    never forks; it also lets verification notice events removed from the end.
+    never forks; it also lets verification notice events removed from the end. Its ``seal``
+    (HMAC under the audit key) stops the head from being wound back after such a removal.
     """
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     hash: so.Mapped[str] = so.mapped_column(sa.String(64), default=GENESIS_HASH)
+    seal: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
 
 class Signature(db.Model):

@@ -113,6 +113,8 @@ class WeightCheck(db.Model):
     theoretical_mg: so.Mapped[float]
     summary: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
     passed: so.Mapped[bool]
+    reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    """Why the check was made again after a failed one; that failure's documentation."""
     recorded_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     recorded_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 

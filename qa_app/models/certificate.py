@@ -50,6 +50,9 @@ class Certificate(db.Model):
     pdf: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)
     size: so.Mapped[int]
     sha256: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    # Printed on the certificate and in its QR code: without it the public check shows the
+    # status only, so numbers in sequence cannot be walked for lots, products and dates.
+    verification_code: so.Mapped[str] = so.mapped_column(sa.String(32))
     issued_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     issued_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     signature_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("signature.id"))

@@ -33,6 +33,10 @@ class Excursion(db.Model):
     max_c: so.Mapped[float]
     mkt_c: so.Mapped[float | None]
     classification: so.Mapped[str] = so.mapped_column(sa.String(20))
+    reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    """Which rule decided the classification, in words."""
+    gap_minutes: so.Mapped[float] = so.mapped_column(default=0.0, server_default="0")
+    """Time without readings (data gaps) inside the excursion or touching it."""
     detected_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     withdrawn_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     withdrawn_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)

@@ -48,11 +48,13 @@ class FormulaVersion(db.Model):
     approved_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     approved_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     superseded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    row_version: so.Mapped[int] = so.mapped_column(default=1)
 
     formula: so.Mapped[Formula] = so.relationship(back_populates="versions")
     authored_by: so.Mapped[User] = so.relationship(foreign_keys=[authored_by_id], lazy="joined")
     approved_by: so.Mapped[User | None] = so.relationship(foreign_keys=[approved_by_id], lazy="joined")
 
+    __mapper_args__ = {"version_id_col": row_version}
     __table_args__ = (
         sa.UniqueConstraint("formula_id", "version", name="uq_formula_version_number"),
         sa.CheckConstraint(sa.column("status").in_(FORMULA_STATUSES), name="known_status"),

@@ -20,6 +20,9 @@ class Material(db.Model):
     code: so.Mapped[str] = so.mapped_column(sa.String(40), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # Monograph limits of an API's assay (% on the anhydrous basis), e.g. USP naltrexone HCl 98.0–102.0.
+    assay_min_percent: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    assay_max_percent: so.Mapped[float | None] = so.mapped_column(sa.Float)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (sa.CheckConstraint(sa.column("kind").in_(MATERIAL_KINDS), name="known_kind"),)
@@ -38,17 +41,20 @@ class MaterialLot(db.Model):
     assay_percent: so.Mapped[float | None] = so.mapped_column(sa.Float)  # as-is basis
     assay_anhydrous_percent: so.Mapped[float | None] = so.mapped_column(sa.Float)
     water_percent: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    assay_basis: so.Mapped[str | None] = so.mapped_column(sa.String(10))  # as the certificate states it
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="quarantine", index=True)
     decision_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
     received_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    row_version: so.Mapped[int] = so.mapped_column(default=1)
 
     material: so.Mapped[Material] = so.relationship(lazy="joined", innerjoin=True)
     received_by: so.Mapped[User] = so.relationship(foreign_keys=[received_by_id])
     decided_by: so.Mapped[User | None] = so.relationship(foreign_keys=[decided_by_id])
 
+    __mapper_args__ = {"version_id_col": row_version}
     __table_args__ = (sa.CheckConstraint(sa.column("status").in_(LOT_STATUSES), name="known_status"),)
 
     def unusable_reason(self, today: date) -> str | None:

@@ -65,6 +65,9 @@ class Investigation(db.Model):
     outcome: so.Mapped[str | None] = so.mapped_column(sa.String(20))  # invalidated | confirmed
     closed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Retests recorded under the plan when it closed: after a laboratory cause, one result may
+    # replace the invalidated one even when the allowance is used up (domain.md §5).
+    retests_at_close: so.Mapped[int | None]
     row_version: so.Mapped[int] = so.mapped_column(default=1)
 
     opened_by: so.Mapped[User] = so.relationship(foreign_keys=[opened_by_id], lazy="joined")

@@ -23,6 +23,9 @@ class User(UserMixin, db.Model):
     failed_attempts: so.Mapped[int] = so.mapped_column(default=0)
     locked_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    # Raised by sign-out, a password change, deactivation and lockout: every session and user
+    # token issued under an earlier number stops working.
+    session_version: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
 
     role_rows: so.Mapped[list["UserRole"]] = so.relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role"
@@ -46,6 +49,13 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.can_act(utcnow())
+
+    def get_id(self) -> str:  # Flask-Login: the session names the user and its session version
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """End every session and user token issued so far (they carry the old version)."""
+        self.session_version += 1
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
@@ -75,5 +85,7 @@ class ApiToken(db.Model):
     storage_unit_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("storage_unit.id"), index=True)
     label: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    # A user token works only while its user's session version is the one it was issued under.
+    session_version: so.Mapped[int | None]
 
     user: so.Mapped[User | None] = so.relationship(foreign_keys=[user_id], lazy="joined")

@@ -98,6 +98,7 @@ class CertificateContent:
     deviations: Sequence[str] = ()
     release: ReleaseSignature | None = None
     verify_url: str | None = None
+    verification_code: str | None = None
     replaces: str | None = None
     status_note: str = ""
 
@@ -264,7 +265,8 @@ def _release_block(c: CertificateContent) -> Table:
         verify = [
             pdf.QrCode(c.verify_url),
             para("Verify this certificate:", "small"),
-            para(c.verify_url, "small"),
+            para(c.verify_url.partition("?")[0] if c.verification_code else c.verify_url, "small"),
+            *([para(f"Verification code: {c.verification_code}", "small")] if c.verification_code else []),
         ]
     else:
         verify = [para("No verification code: a preview is not a certificate.", "small")]

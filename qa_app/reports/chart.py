@@ -36,6 +36,7 @@ TEXT = "#444444"
 SHADES = {
     "needs_disposition": ("#c62828", "0.22", "Excursion: needs disposition"),
     "allowable": ("#f9a825", "0.30", "Excursion: allowable"),
+    "dispositioned": ("#6d4c41", "0.22", "Excursion: dispositioned"),
 }
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
@@ -105,21 +106,14 @@ def time_ticks(start: datetime, end: datetime, zone: tzinfo) -> list[tuple[datet
                 break
             moments.append(moment)
             month += step
-    else:
-        if unit == "day":
-            base = local.replace(hour=0, minute=0, second=0, microsecond=0)
-            delta = timedelta(days=step)
-        elif unit == "hour":
-            base = local.replace(hour=local.hour - local.hour % step, minute=0, second=0, microsecond=0)
-            delta = timedelta(hours=step)
-        else:
-            base = local.replace(minute=local.minute - local.minute % step, second=0, microsecond=0)
-            delta = timedelta(minutes=step)
+    elif unit == "day":
         moments = []
-        moment = base
-        while moment <= end:  # wall-clock arithmetic: ticks stay on local hours across DST
+        moment = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        while moment <= end:  # wall-clock arithmetic: ticks stay on local midnight across DST
             moments.append(moment)
-            moment = moment + delta
+            moment = moment + timedelta(days=step)
+    else:
+        moments = _wall_clock_marks(start, end, zone, step * 60 if unit == "hour" else step)
     ticks = []
     for moment in moments:
         if moment < start:
@@ -128,10 +122,37 @@ def time_ticks(start: datetime, end: datetime, zone: tzinfo) -> list[tuple[datet
             label = moment.strftime("%b %Y" if moment.month == 1 or not ticks else "%b")
         elif unit == "day" or (moment.hour, moment.minute) == (0, 0):
             label = moment.strftime("%d %b")
+        elif _repeated(moment):
+            label = moment.strftime("%H:%M %Z")  # the hour the clocks go back over happens twice
         else:
             label = moment.strftime("%H:%M")
         ticks.append((moment, label))
     return ticks
+
+
+MARK_GRAIN = timedelta(minutes=15)
+"""Every zone's offset from UTC is a whole number of quarter hours."""
+
+
+def _wall_clock_marks(start: datetime, end: datetime, zone: tzinfo, every_minutes: int) -> list[datetime]:
+    """The real instants from ``start`` to ``end`` whose local clock reading is a multiple of
+    ``every_minutes`` since midnight: a skipped hour gets no mark, a repeated hour gets two."""
+    first = datetime.fromtimestamp(
+        start.timestamp() // MARK_GRAIN.total_seconds() * MARK_GRAIN.total_seconds(), UTC
+    )
+    marks = []
+    instant = first
+    while instant <= end:
+        local = instant.astimezone(zone)
+        if (local.hour * 60 + local.minute) % every_minutes == 0 and local.second == 0:
+            marks.append(local)
+        instant += MARK_GRAIN
+    return marks
+
+
+def _repeated(moment: datetime) -> bool:
+    """Whether this local clock reading happens twice (the hour after the clocks go back)."""
+    return moment.replace(fold=1 - moment.fold).utcoffset() != moment.utcoffset()
 
 
 def _segments(t: np.ndarray) -> list[slice]:
@@ -323,7 +344,7 @@ def _legend(zone_name: str, series_label: str, band: bool, spans: Sequence[Span]
             "Limits",
         )
     )
-    for classification in ("needs_disposition", "allowable"):
+    for classification in ("needs_disposition", "dispositioned", "allowable"):
         if any(s.classification == classification for s in spans):
             colour, opacity, label = SHADES[classification]
             items.append(

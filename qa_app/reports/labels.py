@@ -70,6 +70,11 @@ class BatchLabel:
     storage: str
     pharmacy_name: str
     status: str
+    route: str = ""
+    active: str = ""
+    """The active ingredient's name, printed above ``strength`` (its amount per unit or dose)."""
+    compounded: bool = False
+    """Prints "Compounded preparation" (USP <795> labelling); off only for older callers."""
 
 
 def code128_symbol(value: str, max_width: float = BARCODE_MAX_WIDTH) -> Code128:
@@ -143,7 +148,10 @@ def lot_label_pdf(label: LotLabel) -> bytes:
 
 
 def batch_label_pdf(label: BatchLabel) -> bytes:
-    """The label on a compounded batch's container: product, strength, lot, BUD and storage.
+    """The label on a compounded batch's container (USP <795>, domain.md §9).
+
+    Product, the active ingredient with its amount per unit or its concentration and dose, the
+    dosage form and route, the quantity made, lot, BUD, storage, "Compounded preparation".
 
     Until the batch is released, "NOT RELEASED — <status>" runs across the top of the label in
     white on black, so a quarantined container is never taken for one that may be dispensed.
@@ -167,11 +175,16 @@ def batch_label_pdf(label: BatchLabel) -> bytes:
 
     left = _Column(canvas, MARGIN, _SPLIT - MARGIN - _GUTTER, top)
     left.line(label.product, BOLD, 12)
+    if label.active:
+        left.line(label.active, BOLD, 10)
     left.line(label.strength, BOLD, 12)
-    left.line(f"{label.dosage_form} · Qty {label.quantity}", FONT, 8)
+    route = f" · {label.route} use" if label.route else ""
+    left.line(f"{label.dosage_form}{route} · Qty {label.quantity}", FONT, 8)
     left.line(label.storage, FONT, 8)
 
     right = _Column(canvas, _SPLIT, LABEL_WIDTH - MARGIN - _SPLIT, top)
+    if label.compounded:
+        right.line("Compounded preparation", BOLD, 7)
     right.line(f"Lot {label.lot_number}", BOLD, 9, _IDENTIFIER_MIN_SIZE)
     right.box(f"BUD {label.bud.isoformat()}", 12, 7 * mm, inverted=False)
     right.lines(label.pharmacy_name, FONT, 7, max_lines=2)

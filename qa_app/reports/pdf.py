@@ -160,12 +160,26 @@ def _table_style(extra: list) -> TableStyle:
     )
 
 
+SPLIT_ROW_MIN = 3 * 9  # points: a row split across pages keeps at least three lines on each side
+
+
+def _table(data: list[list[object]], widths: Sequence[float], repeat: int, split_rows: bool) -> Table:
+    """A Table; with ``split_rows`` a row taller than the room left (a long text, a page of
+    weights) is split across pages instead of stopping the document."""
+    if not split_rows:
+        return Table(data, colWidths=list(widths), repeatRows=repeat)
+    # reportlab splits a cell's flowables only when the cell holds a list of them.
+    data = [[[v] if isinstance(v, Flowable) else v for v in row] for row in data]
+    return Table(data, colWidths=list(widths), repeatRows=repeat, splitInRow=SPLIT_ROW_MIN)
+
+
 def grid_table(
     header: Sequence[str],
     rows: Sequence[Sequence[object]],
     widths: Sequence[float],
     *,
     bold_first_column: bool = False,
+    split_rows: bool = False,
 ) -> Table:
     """A ruled table with a shaded header row that repeats on every page it spans."""
     data = [[cell(h, w, bold=True) for h, w in zip(header, widths, strict=True)]]
@@ -176,7 +190,7 @@ def grid_table(
                 for i, (value, w) in enumerate(zip(row, widths, strict=True))
             ]
         )
-    table = Table(data, colWidths=list(widths), repeatRows=1)
+    table = _table(data, widths, 1, split_rows)
     extra = [("BACKGROUND", (0, 0), (-1, 0), SHADE), ("FONT", (0, 0), (-1, 0), PLAIN_BOLD, _CELL_SIZE, 9)]
     if bold_first_column:
         extra.append(("FONT", (0, 1), (0, -1), PLAIN_BOLD, _CELL_SIZE, 9))
@@ -184,7 +198,9 @@ def grid_table(
     return table
 
 
-def field_table(pairs: Sequence[tuple[str, object]], widths: Sequence[float]) -> Table:
+def field_table(
+    pairs: Sequence[tuple[str, object]], widths: Sequence[float], *, split_rows: bool = False
+) -> Table:
     """Label–value pairs, two pairs to a row when ``widths`` has four columns."""
     per_row = len(widths) // 2
     data, row = [], []
@@ -196,7 +212,7 @@ def field_table(pairs: Sequence[tuple[str, object]], widths: Sequence[float]) ->
             row = []
     if row:
         data.append(row + [""] * (2 * per_row - len(row)))
-    table = Table(data, colWidths=list(widths))
+    table = _table(data, widths, 0, split_rows)
     extra = []
     for c in range(0, 2 * per_row, 2):
         extra += [

@@ -75,13 +75,15 @@ def _story(c: RecordContent) -> list[Flowable]:
                 pdf.field_table(
                     section.fields,
                     [0.17 * CONTENT_WIDTH, 0.33 * CONTENT_WIDTH, 0.17 * CONTENT_WIDTH, 0.33 * CONTENT_WIDTH],
+                    split_rows=True,
                 )
             )
         for grid in section.grids:
             if grid.title:
                 story.append(para(grid.title, "caption"))
             if grid.rows:
-                story.append(pdf.grid_table(grid.header, grid.rows, [w * CONTENT_WIDTH for w in grid.widths]))
+                widths = [w * CONTENT_WIDTH for w in grid.widths]
+                story.append(pdf.grid_table(grid.header, grid.rows, widths, split_rows=True))
             else:
                 story.append(para(grid.empty, "body"))
             story.append(Spacer(1, 1.5 * mm))

@@ -185,6 +185,7 @@ def set_active(
     if actor is not None and user.id == actor.id and not active:
         raise NotPermitted("You cannot deactivate your own account; ask another administrator.")
     user.active = active
+    user.end_sessions()  # reactivation never revives what deactivation ended
     audit.record(
         "user.reactivated" if active else "user.deactivated",
         "user",
@@ -316,6 +317,7 @@ def _record_failure(typed: str, channel: str, now: datetime, why: str | None) ->
     if user.active and not user.is_locked(now) and user.failed_attempts >= threshold:
         user.locked_until = now + current_app.config["QA_LOCKOUT_DURATION"]
         user.failed_attempts = 0
+        user.end_sessions()
         audit.record(
             "user.locked",
             "user",
@@ -334,8 +336,36 @@ def sign_in(username: str, password: str, channel: str = "login") -> User:
 
 
 def sign_out(user: User) -> None:
+    """Sign out: every session and user token of ``user`` issued so far stops working."""
+    user.end_sessions()
     audit.record("auth.signed_out", "user", user.username, actor=user)
     db.session.commit()
+
+
+def change_password(actor: User, current_password: str, new_password: str) -> User:
+    """Change one's own password; every earlier session and token of the account ends.
+
+    The current password is checked like a sign-in (a wrong one counts toward the lockout).
+    """
+    if problem := _password_errors(new_password):
+        raise InvalidInput("The password was not changed.", {"new_password": problem})
+    if new_password == current_password:
+        raise InvalidInput(
+            "The password was not changed.",
+            {"new_password": "Choose a password different from the current one."},
+        )
+    try:
+        user = check_password(actor.username, current_password, "password")
+    except NotAuthenticated:
+        raise NotAuthenticated(
+            "The password was not changed: the current password is wrong.",
+            {"current_password": "Wrong password; type your current password again."},
+        ) from None
+    user.password_hash = password_hasher().hash(new_password)
+    user.end_sessions()
+    audit.record("user.password_changed", "user", user.username, actor=user)
+    db.session.commit()
+    return user
 
 
 SECURITY_ACTIONS = ("auth.failed", "signature.failed", "user.locked")

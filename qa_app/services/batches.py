@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from qa_app.domain import compounding
+from qa_app.domain import bud_rules, compounding
 from qa_app.domain.compounding import CompoundingError
 from qa_app.errors import InvalidInput, NotFound, NotPermitted, WrongState
 from qa_app.extensions import db
@@ -22,10 +22,11 @@ from qa_app.models import (
     FormulaVersion,
     LotCounter,
     MaterialLot,
+    StorageUnit,
     User,
     WeightCheck,
 )
-from qa_app.services import audit, clock, formulas, judgement, materials, signatures, storage
+from qa_app.services import audit, clock, formulas, judgement, materials, signatures, stays, storage
 from qa_app.services.accounts import require_role
 from qa_app.services.materials import COMPOUNDERS
 from qa_app.services.signatures import SignatureInput
@@ -175,6 +176,13 @@ def create_batch(
             {"formula": "Not approved."},
         )
     body = version.body
+    broken = bud_rules.rule_summary(body)
+    if broken:
+        raise WrongState(
+            f"{master.code} version {version.version} breaks a preparation rule, so it makes no new "
+            f"batch until a corrected version is approved: {' '.join(broken)}",
+            {"formula": " ".join(broken)},
+        )
     compounded_at = clock.past_or_now(compounded_at, "compounded_at")
     try:
         dose = compounding.dose_mg(version.dosage_form, strength_mg, concentration, dose_amount)
@@ -406,12 +414,25 @@ def verify_weighing(actor: User, lot_number: str, given: SignatureInput) -> Batc
     return batch
 
 
-def record_weight_check(actor: User, lot_number: str, weights_mg: list[float]) -> WeightCheck:
-    """Individual capsule content weights against the theoretical fill (USP <795>)."""
+def record_weight_check(
+    actor: User, lot_number: str, weights_mg: list[float], reason: str | None = None
+) -> WeightCheck:
+    """Individual capsule content weights against the theoretical fill (USP <795>).
+
+    A failed check stays on the record as a deviation; a new check after it needs the reason
+    (what was found and done), which documents that failure on the review and the certificate.
+    """
     require_role(actor, *COMPOUNDERS)
     batch = _draft(lot_number)
     if batch.dosage_form != "capsule":
         raise WrongState("The capsule weight check applies to capsules only.")
+    reason = (reason or "").strip() or None
+    if batch.weight_checks and not batch.weight_checks[-1].passed and reason is None:
+        message = (
+            "The last capsule weight check failed: give the reason for a new check "
+            "(what was found and what was done, e.g. capsules re-filled)."
+        )
+        raise InvalidInput(message, {"reason": message})
     theoretical = batch.calculation["theoretical_unit_mg"]
     try:
         result = compounding.capsule_weight_check(weights_mg, theoretical, int(batch.quantity))
@@ -423,6 +444,7 @@ def record_weight_check(actor: User, lot_number: str, weights_mg: list[float]) -
         theoretical_mg=theoretical,
         summary=result.as_dict(),
         passed=result.passed,
+        reason=reason,
         recorded_by_id=actor.id,
     )
     db.session.add(check)
@@ -432,7 +454,8 @@ def record_weight_check(actor: User, lot_number: str, weights_mg: list[float]) -
         "batch",
         batch.lot_number,
         actor=actor,
-        new={"weights_mg": list(weights_mg), **result.as_dict()},
+        new={"weights_mg": list(weights_mg), **result.as_dict(), "reason": reason},
+        reason=reason,
     )
     db.session.commit()
     return check
@@ -455,6 +478,32 @@ def missing_for_completion(batch: Batch) -> list[str]:
     return missing
 
 
+def storage_condition(batch: Batch) -> str | None:
+    """The storage condition the batch's formula version prescribes (room or refrigerated)."""
+    return batch.formula_version.body.get("storage")
+
+
+def fitting_units(batch: Batch) -> list[StorageUnit]:
+    """The storage units a batch may be completed into or moved to: its formula's condition."""
+    wanted = storage_condition(batch)
+    return [u for u in storage.list_units() if wanted is None or u.condition == wanted]
+
+
+def _fitting_unit(batch: Batch, code: str) -> StorageUnit:
+    """The storage unit, when its condition is the formula's storage (domain.md §3)."""
+    try:
+        unit = storage.get_unit(code)
+    except NotFound as exc:
+        raise InvalidInput(exc.message, {"storage_unit": "Unknown storage unit."}) from None
+    wanted = storage_condition(batch)
+    if wanted is not None and unit.condition != wanted:
+        raise InvalidInput(
+            f"{batch.lot_number} is stored {wanted}; {unit.code} is a {unit.condition} unit.",
+            {"storage_unit": f"Choose a {wanted} unit: the formula's storage is {wanted}."},
+        )
+    return unit
+
+
 def complete(
     actor: User,
     lot_number: str,
@@ -470,10 +519,7 @@ def complete(
     missing = missing_for_completion(batch)
     if missing:
         raise WrongState(f"{batch.lot_number} is not ready to complete: " + "; ".join(missing) + ".")
-    try:
-        unit = storage.get_unit(storage_unit)
-    except NotFound as exc:
-        raise InvalidInput(exc.message, {"storage_unit": "Unknown storage unit."}) from None
+    unit = _fitting_unit(batch, storage_unit)
     at = clock.past_or_now(at, "at")
     if at < batch.compounded_at:
         raise InvalidInput(
@@ -542,10 +588,7 @@ def move(actor: User, lot_number: str, *, storage_unit: str, at: datetime | None
         raise WrongState(f"Batch {batch.lot_number} is {batch.status}; only a completed batch is moved.")
     if batch.status == "released":
         raise WrongState(f"Batch {batch.lot_number} is released and locked; a change needs a recall first.")
-    try:
-        unit = storage.get_unit(storage_unit)
-    except NotFound as exc:
-        raise InvalidInput(exc.message, {"storage_unit": "Unknown storage unit."}) from None
+    unit = _fitting_unit(batch, storage_unit)
     at = clock.past_or_now(at, "at")
     current = batch.locations[-1] if batch.locations else None
     if current is not None and at <= current.placed_at:
@@ -557,6 +600,14 @@ def move(actor: User, lot_number: str, *, storage_unit: str, at: datetime | None
     if current is not None and current.storage_unit_id == unit.id:
         raise WrongState(
             f"Batch {batch.lot_number} is in {unit.code} already.", {"storage_unit": "Same unit."}
+        )
+    involved = stays.for_batch(batch.id)
+    latest = max(involved, key=lambda e: e.start) if involved else None
+    if latest is not None and at < latest.start:  # a back-dated move never takes a batch out of one
+        raise WrongState(
+            f"A move of {batch.lot_number} cannot be dated before excursion {latest.id} in "
+            f"{latest.storage_unit.code}, which started at {latest.start.isoformat()}.",
+            {"at": f"Not before {latest.start.isoformat()}."},
         )
     db.session.add(BatchLocation(batch=batch, storage_unit=unit, placed_at=at, recorded_by_id=actor.id))
     old_unit = batch.storage_unit.code if batch.storage_unit else None

@@ -6,7 +6,10 @@ stored with their SHA-256 when it is issued and served unchanged; a preview is r
 request and never stored.
 """
 
+import base64
 import hashlib
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,9 +54,30 @@ def local_time(moment: datetime) -> str:
     return f"{local.strftime('%Y-%m-%d %H:%M:%S %Z')} (UTC{offset[:3]}:{offset[3:]})"
 
 
-def verify_url(number: str) -> str:
-    """Built from QA_PUBLIC_URL, never from the host a request came through."""
-    return f"{current_app.config['QA_PUBLIC_URL'].rstrip('/')}/verify/{number}"
+def verify_url(number: str, code: str | None = None) -> str:
+    """Built from QA_PUBLIC_URL, never from the host a request came through; with the
+    certificate's verification code, the page shows the batch, product and dates."""
+    url = f"{current_app.config['QA_PUBLIC_URL'].rstrip('/')}/verify/{number}"
+    return f"{url}?code={code}" if code else url
+
+
+CODE_BYTES = 10  # 80 random bits: 16 characters of base32
+
+
+def new_verification_code() -> str:
+    """A random code printed on the certificate and in its QR code (letters A–Z and digits 2–7)."""
+    return base64.b32encode(secrets.token_bytes(CODE_BYTES)).decode("ascii")
+
+
+def printed_code(code: str) -> str:
+    """The code as printed for typing: groups of four, ``ABCD-EFGH-IJKL-MNOP``."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def code_matches(certificate: Certificate, given: str | None) -> bool:
+    """Whether ``given`` is the certificate's code (case, spaces and hyphens do not matter)."""
+    typed = re.sub(r"[\s-]", "", given or "").upper()
+    return bool(typed) and secrets.compare_digest(typed.encode(), certificate.verification_code.encode())
 
 
 def next_number(moment: datetime) -> str:
@@ -193,6 +217,7 @@ def content(
     version: int | None = None,
     signature: Signature | None = None,
     replaces: str | None = None,
+    verification_code: str | None = None,
 ) -> CertificateContent:
     """The certificate of the batch under review: numbered and signed, or a preview (no number)."""
     batch = review.batch
@@ -228,9 +253,14 @@ def content(
         compounded=clock.local_date(batch.compounded_at).isoformat(),
         bud=f"{batch.bud.isoformat()} ({batch.bud_reason})",
         storage_condition=STORAGE_TEXT.get(body.get("storage"), body.get("storage", "")),
-        quantity=f"{batch.quantity:g} {unit}",
+        quantity=(
+            f"{batch.actual_yield:g} {unit} (made)"
+            if batch.actual_yield is not None
+            else f"— (not completed; {batch.quantity:g} {unit} planned)"
+        ),
         actual_yield=(
-            f"{batch.actual_yield:g} {unit} ({reported(batch.yield_percent)} % of theoretical)"
+            f"{batch.actual_yield:g} {unit} of {batch.quantity:g} {unit} planned "
+            f"({reported(batch.yield_percent)} % of theoretical)"
             if batch.actual_yield is not None
             else "—"
         ),
@@ -258,7 +288,8 @@ def content(
         storage_note=storage_note,
         deviations=review.deviations,
         release=release,
-        verify_url=verify_url(number) if number else None,
+        verify_url=verify_url(number, verification_code) if number else None,
+        verification_code=printed_code(verification_code) if verification_code else None,
         replaces=replaces,
     )
 
@@ -270,9 +301,13 @@ def preview_pdf(review: Review) -> bytes:
 
 def issue(review: Review, signature: Signature, number: str) -> Certificate:
     """Render and store version 1 in the caller's transaction (the release's)."""
-    pdf = certificate_pdf(content(review, number=number, version=1, signature=signature))
+    code = new_verification_code()
+    pdf = certificate_pdf(
+        content(review, number=number, version=1, signature=signature, verification_code=code)
+    )
     certificate = Certificate(
         number=number,
+        verification_code=code,
         version=1,
         batch_id=review.batch.id,
         status="valid",

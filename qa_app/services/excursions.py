@@ -6,7 +6,7 @@ lifts the hold, reject rejects the batch. Allowable excursions hold nothing.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,9 +18,12 @@ from qa_app.models import DECISIONS, BatchDecision, Disposition, Excursion, Read
 from qa_app.services import audit, clock, judgement, readings, signatures
 from qa_app.services.accounts import require_role
 from qa_app.services.signatures import SignatureInput
-from qa_app.services.stays import batches_during, dispositions_for, for_batch
+from qa_app.services.stays import batches_during, batches_during_each, dispositions_for, for_batch
 
-AUDITED = ("start", "end", "min_c", "max_c", "classification")
+AUDITED = ("start", "end", "min_c", "max_c", "classification", "gap_minutes")
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+KEPT = "Later readings would not show this any more, but late data never lift a hold."
 
 
 def excursion_state(excursion: Excursion) -> dict[str, Any]:
@@ -33,11 +36,23 @@ def excursion_state(excursion: Excursion) -> dict[str, Any]:
         "max_c": excursion.max_c,
         "mkt_c": excursion.mkt_c,
         "classification": excursion.classification,
+        "gap_minutes": round(excursion.gap_minutes or 0.0, 1),
     }
 
 
-def get(excursion_id: int) -> Excursion:
-    excursion = db.session.get(Excursion, excursion_id)
+def get(excursion_id: int, for_update: bool = False) -> Excursion:
+    """The excursion; ``for_update`` locks its row (``SELECT … FOR UPDATE``; on SQLite the write
+    lock taken at BEGIN) and reads it afresh, so two decisions on it queue and the second sees
+    the first."""
+    if for_update:
+        # Lock the row alone, then read it with its joins: a statement that waited for the lock
+        # sees the row as committed but its joined rows as they were when it began.
+        locked = db.session.scalar(
+            sa.select(Excursion.id).where(Excursion.id == excursion_id).with_for_update()
+        )
+        excursion = None if locked is None else db.session.get(Excursion, locked, populate_existing=True)
+    else:
+        excursion = db.session.get(Excursion, excursion_id)
     if excursion is None:
         raise NotFound(f"No excursion {excursion_id}.", {"excursion_id": "Unknown excursion."})
     return excursion
@@ -64,9 +79,41 @@ def _last_inside_before(unit: StorageUnit, moment: datetime) -> datetime | None:
     )
 
 
-def _search(unit: StorageUnit, lo: datetime | None, hi: datetime | None, known: readings.Known | None):
+def _on_record(excursions: list[Excursion]) -> set[int]:
+    """Ids of the excursions later readings may no longer shrink (domain.md §6, late data never
+    lifts a hold): acknowledged ones, and those needing a disposition that hold or held a batch."""
+    fixed = {e.id for e in excursions if e.acknowledged_at is not None}
+    judged = [
+        e for e in excursions if e.id not in fixed and e.classification == temperature.NEEDS_DISPOSITION
+    ]
+    if judged:
+        during = batches_during_each(judged)
+        fixed.update(e.id for e in judged if during[e.id])
+    return fixed
+
+
+def _spans(excursions: list[Excursion]) -> list[tuple[float, float]]:
+    """``[start, stop)`` in epoch seconds: to the end reading, or just past the last reading while open."""
+    return [
+        (
+            e.start.timestamp(),
+            e.end.timestamp() if e.end is not None else e.last_reading_at.timestamp() + 1e-3,
+        )
+        for e in excursions
+    ]
+
+
+def _search(
+    unit: StorageUnit,
+    lo: datetime | None,
+    hi: datetime | None,
+    known: readings.Known | None,
+    fixed: list[Excursion] = (),  # type: ignore[assignment]
+):
     t, v = readings.series(unit, lo, hi, known)
-    found = temperature.find_excursions(t, v, unit.min_c, unit.max_c, unit.alarm_delay_minutes)
+    found = temperature.find_excursions(
+        t, v, unit.min_c, unit.max_c, unit.alarm_delay_minutes, condition=unit.condition, known=_spans(fixed)
+    )
     return t, v, found
 
 
@@ -88,15 +135,21 @@ def refresh(
         lo = min(lo, stored[0].start)
         hi = None if any(s.end is None for s in stored) else max(hi, max(s.end for s in stored))
     lo = _last_inside_before(unit, lo)  # start from a reading inside, never mid-run
-    t, v, found = _search(unit, lo, hi, known)
+    on_record = _stored(unit, lo or EARLIEST, hi or LATEST)
+    fixed_ids = _on_record(on_record)
+    fixed = [e for e in on_record if e.id in fixed_ids]
+    t, v, found = _search(unit, lo, hi, known, fixed)
     if hi is not None and found and found[-1].is_open and readings.neighbour(unit, hi, after=True):
         hi = None
-        t, v, found = _search(unit, lo, hi, known)
+        on_record = _stored(unit, lo or EARLIEST, LATEST)
+        fixed_ids = _on_record(on_record)
+        fixed = [e for e in on_record if e.id in fixed_ids]
+        t, v, found = _search(unit, lo, hi, known, fixed)
     if t.size == 0:
         return
     span_start = readings.epoch_to_datetime(t[0])
     stored = _stored(unit, span_start, readings.epoch_to_datetime(t[-1]))
-    touched = _reconcile(unit, stored, t, v, found, actor, username)
+    touched = _reconcile(unit, stored, t, v, found, actor, username, fixed_ids)
     for excursion in touched:
         for batch in batches_during(excursion):
             judgement.judge(actor, batch, username)
@@ -110,6 +163,8 @@ def _measure(unit: StorageUnit, t, v, found: temperature.Excursion) -> dict[str,
     if condition.mkt_window is not None:
         window_start = min(until - condition.mkt_window, found.start)
         mkt = readings.summarise_window(unit, window_start, until).mkt_c
+    unobserved = temperature.gap_minutes(t, found)
+    classification, reason = temperature.judge_excursion(unit.condition, t, v, found, mkt, unobserved)
     return {
         "start": found.start,
         "end": found.end,
@@ -118,12 +173,17 @@ def _measure(unit: StorageUnit, t, v, found: temperature.Excursion) -> dict[str,
         "min_c": found.min_c,
         "max_c": found.max_c,
         "mkt_c": mkt,
-        "classification": temperature.classify_excursion(unit.condition, t, v, found, mkt),
+        "classification": classification,
+        "reason": reason,
+        "gap_minutes": unobserved,
     }
 
 
-def _reconcile(unit, stored, t, v, found, actor, username) -> list[Excursion]:
-    """Match found excursions to stored ones by overlap; create, update or withdraw."""
+def _reconcile(unit, stored, t, v, found, actor, username, fixed: set[int] = frozenset()) -> list[Excursion]:
+    """Match found excursions to stored ones by overlap; create, update or withdraw.
+
+    Excursions in ``fixed`` (:func:`_on_record`) were searched as known spans, so each is found
+    again whole or longer; here they keep their classification and are never withdrawn."""
     used: set[int] = set()
     touched: list[Excursion] = []
     for item in found:
@@ -134,9 +194,14 @@ def _reconcile(unit, stored, t, v, found, actor, username) -> list[Excursion]:
             if s.id not in used and s.start <= values["last_reading_at"] and s.until >= item.start
         ]
         if overlapping:
-            excursion = overlapping[0]
+            kept = [s for s in overlapping if s.id in fixed]
+            excursion = kept[0] if kept else overlapping[0]
+            held = [s for s in kept if s.classification == temperature.NEEDS_DISPOSITION]
+            if held and values["classification"] != temperature.NEEDS_DISPOSITION:
+                values["classification"] = temperature.NEEDS_DISPOSITION
+                values["reason"] = f"{(held[0].reason or 'Needs disposition.').split(KEPT)[0].strip()} {KEPT}"
             used.update(s.id for s in overlapping)
-            for other in overlapping[1:]:
+            for other in [s for s in overlapping if s is not excursion]:
                 _withdraw(other, f"Later readings join it to excursion {excursion.id}.", actor, username)
                 touched.append(other)
             before = excursion_state(excursion)
@@ -159,7 +224,7 @@ def _reconcile(unit, stored, t, v, found, actor, username) -> list[Excursion]:
             )  # fmt: skip
             touched.append(excursion)
     for excursion in stored:
-        if excursion.id not in used:
+        if excursion.id not in used and excursion.id not in fixed:
             _withdraw(excursion, "Later readings show the unit within its limits here.", actor, username)
             touched.append(excursion)
     return touched
@@ -176,7 +241,7 @@ def _withdraw(excursion: Excursion, reason: str, actor: User | None, username: s
 def acknowledge(actor: User, excursion_id: int, comment: str) -> Excursion:
     """A reviewer has seen the excursion and says what was done (audited)."""
     require_role(actor, "reviewer")
-    excursion = get(excursion_id)
+    excursion = get(excursion_id, for_update=True)
     comment = (comment or "").strip()
     if not comment:
         raise InvalidInput("Say what was found or done.", {"comment": "Required."})
@@ -206,7 +271,7 @@ def record_disposition(
 
     require_role(actor, "reviewer")
     batch = batches.get_batch(lot_number, for_update=True)
-    excursion = get(given.excursion_id)
+    excursion = get(given.excursion_id, for_update=True)
     comment = (given.comment or "").strip()
     fields = {}
     if given.decision not in DECISIONS:
@@ -278,6 +343,47 @@ def record_disposition(
         judgement.judge(actor, batch)
     db.session.commit()
     return disposition
+
+
+STATE_WORDS = {
+    "allowable": "allowable",
+    "needs_disposition": "needs disposition",
+    "dispositioned": "dispositioned",
+    "withdrawn": "withdrawn",
+}
+
+
+def states(found: list[Excursion], during: dict[int, list] | None = None) -> dict[int, str]:
+    """Where each excursion stands for a person: ``allowable``, ``needs_disposition`` while a
+    batch it holds waits for a decision (or none was taken yet), ``dispositioned`` once every
+    batch it held has a signed disposition that covers it, or ``withdrawn``."""
+    if not found:
+        return {}
+    during = during if during is not None else batches_during_each(found)
+    decided = {
+        (d.excursion_id, d.batch_id): d
+        for d in db.session.scalars(
+            sa.select(Disposition)
+            .where(Disposition.excursion_id.in_([e.id for e in found]))
+            .order_by(Disposition.id)
+        )
+    }
+    result = {}
+    for e in found:
+        if e.withdrawn_at is not None:
+            result[e.id] = "withdrawn"
+        elif e.classification != temperature.NEEDS_DISPOSITION:
+            result[e.id] = "allowable"
+        else:
+            signed = [decided[(e.id, b.id)] for b in during.get(e.id, []) if (e.id, b.id) in decided]
+            owed = [
+                b
+                for b in during.get(e.id, [])
+                if b.status in judgement.JUDGED_STATES
+                and ((e.id, b.id) not in decided or not decided[(e.id, b.id)].covers(e))
+            ]
+            result[e.id] = "dispositioned" if signed and not owed else "needs_disposition"
+    return result
 
 
 def list_statement(storage_unit: str | None = None, open_only: bool | None = None) -> sa.Select:

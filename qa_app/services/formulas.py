@@ -5,6 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from qa_app.domain import bud_rules
 from qa_app.domain.compounding import STRENGTH_MAX_MG, STRENGTH_MIN_MG
 from qa_app.domain.formula_schema import FORMULA, LIQUID_FORMS, default_specification
 from qa_app.errors import Conflict, InvalidInput, NotFound, NotPermitted, WrongState
@@ -42,6 +43,7 @@ def normalise(body: dict[str, Any]) -> dict[str, Any]:
         fields["fill_weight_mg"] = "Required for capsules: the calibrated fill weight per capsule."
     _check_components(body, fields)
     _check_tests(body, fields)
+    fields.update(bud_rules.rule_breaches(body))
     if fields:
         raise InvalidInput("The formula was not saved: correct the marked fields.", fields)
     return body
@@ -94,12 +96,22 @@ def _check_tests(body: dict[str, Any], fields: dict[str, str]) -> None:
             )
 
 
+def broken_rules(version: FormulaVersion) -> list[str]:
+    """The preparation rules (domain.md §3) a version breaks: one approved before a rule was made
+    is marked on the formula pages and makes no new batch until a corrected version is approved."""
+    return bud_rules.rule_summary(version.body)
+
+
 def version_content(version: FormulaVersion) -> dict[str, Any]:
     return {"formula": version.formula.code, "version": version.version, "body": version.body}
 
 
-def get_formula(code: str) -> Formula:
-    formula = db.session.scalar(sa.select(Formula).where(Formula.code == (code or "").strip().upper()))
+def get_formula(code: str, for_update: bool = False) -> Formula:
+    """The formula with its versions; ``for_update`` locks its row and reads it and its versions afresh."""
+    stmt = sa.select(Formula).where(Formula.code == (code or "").strip().upper())
+    if for_update:
+        stmt = stmt.with_for_update(of=Formula).execution_options(populate_existing=True)
+    formula = db.session.scalar(stmt)
     if formula is None:
         raise NotFound(f"No formula with code {code!r}.")
     return formula
@@ -152,14 +164,24 @@ def _add_version(actor: User, formula: Formula, body: dict[str, Any], number: in
 
 
 def approve_formula(actor: User, code: str, given: SignatureInput) -> FormulaVersion:
-    """Approve the newest draft; the approved version before it becomes superseded."""
+    """Approve the newest draft; the approved version before it becomes superseded.
+
+    The formula row is locked first, as a batch is for its release: two approvals at once
+    queue, and the second finds no draft left (409).
+    """
     require_role(actor, *APPROVERS)
-    formula = get_formula(code)
+    formula = get_formula(code, for_update=True)
     draft = formula.draft
     if draft is None:
         raise WrongState(f"{formula.code} has no draft version to approve.")
     if draft.authored_by_id == actor.id:
         raise NotPermitted("The author of a version cannot approve it; ask another reviewer or admin.")
+    broken = bud_rules.rule_summary(draft.body)
+    if broken:
+        raise WrongState(
+            f"{formula.code} version {draft.version} breaks a preparation rule and cannot be "
+            f"approved: {' '.join(broken)} Save a corrected version."
+        )
     signatures.sign(
         actor,
         given,

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from qa_app.errors import InvalidInput, NotFound, WrongState
 from qa_app.extensions import db
 from qa_app.models import INVESTIGATION_CAUSES, Batch, Investigation, Result, ResultInvalidation, User
-from qa_app.services import audit, batches, clock, judgement, signatures
+from qa_app.services import audit, batches, clock, judgement, results, signatures
 from qa_app.services.accounts import require_role
 from qa_app.services.signatures import SignatureInput
 
@@ -105,6 +105,13 @@ def close_investigation(
     batch = db.session.scalar(
         sa.select(Batch).where(Batch.id == investigation.batch_id).with_for_update(of=Batch)
     )
+    # With the batch locked, read the investigation afresh (and lock it): a closing that won meanwhile shows.
+    investigation = db.session.scalars(
+        sa.select(Investigation)
+        .where(Investigation.id == investigation.id)
+        .with_for_update(of=Investigation)
+        .execution_options(populate_existing=True)
+    ).one()
     if investigation.status != "open":
         raise WrongState(f"Investigation {investigation.id} is closed already.")
     fields: dict[str, str] = {}
@@ -166,6 +173,7 @@ def close_investigation(
         actor.id,
         clock.utcnow(),
     )
+    investigation.retests_at_close = results.retests_recorded(investigation)
     if outcome == "invalidated":
         db.session.add(
             ResultInvalidation(

@@ -81,7 +81,6 @@ def holds(batch: Batch, proof: Evidence) -> list[dict[str, Any]]:
                 f"({_extreme(excursion)}) needs a disposition for this batch.",
             }
         )
-    investigated = {inv.result_id for inv in proof.investigations}
     for inv in proof.investigations:
         if inv.status == "open":
             found.append(
@@ -100,17 +99,35 @@ def holds(batch: Batch, proof: Evidence) -> list[dict[str, Any]]:
                     f"(phase {inv.phase}): the batch can only be rejected.",
                 }
             )
-    for result in proof.valid_results:
-        if result.status == "fail" and result.id not in investigated:
-            found.append(
-                {
-                    "kind": "oos",
-                    "id": result.id,
-                    "message": f"{result.test_key} result {result.id} is out of specification: "
-                    f"{result.evaluation.get('message', '')}. Open an investigation.",
-                }
-            )
+    for result in uncovered_failures(proof):
+        found.append(
+            {
+                "kind": "oos",
+                "id": result.id,
+                "message": f"{result.test_key} result {result.id} is out of specification: "
+                f"{result.evaluation.get('message', '')}. Open an investigation.",
+            }
+        )
     return found
+
+
+def uncovered_failures(proof: Evidence, test: str | None = None) -> list[Result]:
+    """Valid failing results that no investigation deals with (of ``test``, or of every test).
+
+    A failing result is covered by the investigation opened on it, and a failing retest by the
+    plan of the investigation it was run under while that investigation is open. Once that one
+    closes, a failing retest or replacement is an OOS result of its own.
+    """
+    investigated = {inv.result_id for inv in proof.investigations}
+    open_plans = {inv.id for inv in proof.investigations if inv.status == "open"}
+    return [
+        r
+        for r in proof.valid_results
+        if r.status == "fail"
+        and (test is None or r.test_key == test)
+        and r.id not in investigated
+        and r.retest_of_id not in open_plans
+    ]
 
 
 def _extreme(excursion: Excursion) -> str:

@@ -6,8 +6,6 @@ hourly sums are rebuilt for the hours an upload touches and excursions are found
 the span it could change, in the same transaction.
 """
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +21,7 @@ from qa_app.extensions import db
 from qa_app.models import ApiToken, Batch, Reading, ReadingHour, ReadingUpload, StorageUnit, User
 from qa_app.services import audit, clock, storage
 from qa_app.services.accounts import require_role
+from qa_app.validation import csv_records, parse_decimal
 
 CSV_HEADER = ("at", "temperature_c")
 LOWEST_C, HIGHEST_C = -80.0, 80.0
@@ -77,8 +76,8 @@ def rows_from_csv(raw: str | bytes) -> list[RowInput]:
     raw = raw.lstrip("\ufeff")
     if not raw.strip():
         raise InvalidInput("The file is empty.", {"file": "Choose a CSV file with readings."})
-    reader = csv.reader(io.StringIO(raw))
-    header = [cell.strip().lower() for cell in next(reader, [])]
+    reader = csv_records(raw)
+    header = [cell.strip().lower() for cell in next(reader, (1, []))[1]]
     if tuple(header[:2]) != CSV_HEADER:
         raise InvalidInput(
             "The first line must be the header at,temperature_c.",
@@ -86,29 +85,34 @@ def rows_from_csv(raw: str | bytes) -> list[RowInput]:
             rows=[{"row": 1, "message": "The header must be at,temperature_c."}],
         )
     rows = []
-    for n, cells in enumerate(reader, start=2):
+    for n, cells in reader:
         if not cells or all(not c.strip() for c in cells):
             continue
         rows.append(RowInput(n, cells[0].strip(), cells[1].strip() if len(cells) > 1 else ""))
     return rows
 
 
-def _temperature(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
+NOT_A_TEMPERATURE = "is not a number: give °C, e.g. 5.2"
+
+
+def _temperature(value: object) -> float | str:
+    """The temperature as a finite float, or what is wrong with it (to follow its value).
+
+    Text must be a plain decimal with a point (validation.parse_decimal): ``21,5``, ``2_1`` and
+    other scripts' digits are refused, never read as another number.
+    """
+    if isinstance(value, str):
         try:
-            number = float(value)
-        except OverflowError:  # an integer too large for a float
-            return None
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip().replace(",", "."))
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
+            return parse_decimal(value, "give °C, e.g. 5.2")
+        except ValueError as exc:
+            return str(exc)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return NOT_A_TEMPERATURE
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return NOT_A_TEMPERATURE
+    return number if math.isfinite(number) else NOT_A_TEMPERATURE
 
 
 def _parse(rows: list[RowInput]) -> tuple[np.ndarray, np.ndarray, list[datetime], list[int]]:
@@ -143,10 +147,9 @@ def _parse(rows: list[RowInput]) -> tuple[np.ndarray, np.ndarray, list[datetime]
                 elif moment < EARLIEST:
                     problems.append(f"at {row.at[:40]!r} is before 1900: check the logger's clock")
         value = _temperature(row.temperature_c)
-        if value is None:
-            problems.append(
-                f"temperature_c {str(row.temperature_c)[:40]!r} is not a number: give °C, e.g. 5.2"
-            )
+        if isinstance(value, str):
+            problems.append(f"temperature_c {str(row.temperature_c)[:40]!r} {value}")
+            value = None
         elif not LOWEST_C <= value <= HIGHEST_C:
             problems.append(f"temperature_c {value:g} is outside −80…80 °C: check the unit and the sensor")
         if problems:

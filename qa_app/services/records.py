@@ -141,6 +141,10 @@ def _checks_section(r: Review) -> Section:
             )
         )
         notes.append(f"Weights ({_t(w.recorded_at)}), mg: " + ", ".join(f"{x:g}" for x in w.weights_mg))
+        if w.reason:
+            notes.append(
+                f"Reason for the check of {_t(w.recorded_at)} (made again after a failed one): {w.reason}"
+            )
     grid = Grid(
         ["When", "By", "n", "Mean mg", "SD mg", "RSD %", "Min–max mg", "Result"],
         rows,

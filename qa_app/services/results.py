@@ -49,7 +49,7 @@ def _evaluate(
     test: dict[str, Any], value: Any, values: Any, pending: Result | None
 ) -> tuple[Any, str | None, ev.Evaluation]:
     kind = test["kind"]
-    label = TEST_LABELS.get(test["key"], test["key"].replace("_", " ").capitalize())
+    label = _label(test["key"])
     if kind == "range":
         if values is not None or value is None:
             raise InvalidInput(f"{test['key']} takes one value.", {"value": "Give one number as value."})
@@ -113,14 +113,12 @@ def add_result(
             {"lot_number": f"The batch is {batch.status}."},
         )
     spec = spec_test(batch, test)
-    pending = (
-        judgement.evidence(batch.id).pending_stage1.get(test)
-        if spec["kind"] == "content_uniformity"
-        else None
-    )
+    proof = judgement.evidence(batch.id)
+    pending = proof.pending_stage1.get(test) if spec["kind"] == "content_uniformity" else None
     numbers, text, outcome = _evaluate(spec, value, values, pending)
     tested_at = clock.past_or_now(tested_at, "tested_at")
-    investigation = None if pending else _retest_of(batch, test)
+    # Twenty more units complete their stage-1 set and belong to the same plan as that set.
+    retest_of_id = pending.retest_of_id if pending else _within_plan(batch, test, proof)
     result = Result(
         batch_id=batch.id,
         test_key=test,
@@ -135,7 +133,7 @@ def add_result(
         status=outcome.status,
         evaluation=outcome.as_dict(),
         stage1_result_id=pending.id if pending else None,
-        retest_of_id=investigation.id if investigation else None,
+        retest_of_id=retest_of_id,
         recorded_by_id=actor.id,
     )
     db.session.add(result)
@@ -160,31 +158,60 @@ def add_result(
     return result
 
 
-def _retest_of(batch: Batch, test: str) -> Investigation | None:
-    """The investigation a new result for ``test`` is a retest under, checked against its allowance.
+def _within_plan(batch: Batch, test: str, proof: judgement.Evidence) -> int | None:
+    """The investigation a new result for ``test`` is run under, or None when it needs no plan.
 
-    The allowance is fixed when the investigation opens and is never changed by the results:
-    no testing into compliance. Results after the investigation closed count too, so a plan of
-    0 retests means the batch is judged without a retest (after a laboratory cause: rejected).
+    domain.md §5, no result outside the plan: while a failing result of the test is not covered
+    by an investigation, no new result is taken (409: open an investigation first). Under an
+    investigation, retests count against the allowance fixed when it opened, never changed by
+    the results (no testing into compliance); results after it closed count too. A laboratory
+    cause grants one replacement result for the invalidated one (the original determination
+    re-done), so an allowance of 0 still leaves the batch a way to a valid result.
     """
-    investigation = db.session.scalar(
-        sa.select(Investigation)
-        .where(Investigation.batch_id == batch.id, Investigation.test_key == test)
-        .order_by(Investigation.id.desc())
-        .limit(1)
-    )
-    if investigation is None:
+    uncovered = judgement.uncovered_failures(proof, test)
+    if uncovered:
+        failed = uncovered[0]
+        raise WrongState(
+            f"{_label(test)} result {failed.id} of {batch.lot_number} is out of specification and no "
+            "investigation covers it: open an investigation first.",
+            {"test": f"Open an investigation on result {failed.id} first."},
+        )
+    mine = [inv for inv in proof.investigations if inv.test_key == test]
+    if not mine:
         return None
-    used = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Result).where(Result.retest_of_id == investigation.id)
-    )
-    if used >= investigation.retests_allowed:
+    investigation = mine[-1]
+    used = sum(1 for r in proof.results if r.retest_of_id == investigation.id and r.stage1_result_id is None)
+    if investigation.outcome != "invalidated":
+        if used < investigation.retests_allowed:
+            return investigation.id
         raise WrongState(
             f"Investigation {investigation.id} allows {investigation.retests_allowed} retest(s) of {test}, "
             f"fixed when it opened; {used} already recorded.",
             {"test": "No retest left under the investigation's plan."},
         )
-    return investigation
+    # A retest still planned serves as the replacement; with none left, one replacement is granted.
+    granted = max(investigation.retests_allowed, (investigation.retests_at_close or 0) + 1)
+    if used < granted:
+        return investigation.id
+    raise WrongState(
+        f"Investigation {investigation.id} has no {_label(test).lower()} result left: "
+        f"{investigation.retests_allowed} retest(s) were fixed when it opened, and after its laboratory "
+        f"cause one result replaces invalidated result {investigation.result_id}; {used} already recorded.",
+        {"test": "No retest or replacement left under the investigation's plan."},
+    )
+
+
+def retests_recorded(investigation: Investigation) -> int:
+    """Results run under the investigation's plan so far (twenty more CU units are not one more)."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Result)
+        .where(Result.retest_of_id == investigation.id, Result.stage1_result_id.is_(None))
+    )
+
+
+def _label(test: str) -> str:
+    return TEST_LABELS.get(test, test.replace("_", " ").capitalize())
 
 
 def record_result(actor: User, lot_number: str, **fields: Any) -> Result:

@@ -66,8 +66,8 @@ class Review:
 
     @property
     def ready(self) -> bool:
-        """Every item holds: the batch may be released (by someone who did not make it)."""
-        return not self.unmet
+        """Every item holds and the batch awaits release: it may be released (by someone who did not make it)."""
+        return not self.unmet and self.batch.status == "awaiting_release"
 
     @property
     def certificate(self) -> Certificate | None:
@@ -126,8 +126,12 @@ def _status(view: BatchView) -> CheckItem:
         "recalled": "The batch was recalled.",
         "discarded": "The batch was discarded.",
     }
+    # A released batch met this item when it was released; it reads as met ever after.
     return CheckItem(
-        "status", label, batch.status == "awaiting_release", texts.get(batch.status, batch.status)
+        "status",
+        label,
+        batch.status in ("awaiting_release", "released"),
+        texts.get(batch.status, batch.status),
     )
 
 
@@ -201,10 +205,14 @@ def deviations(view: BatchView) -> list[str]:
             )
         elif c.deviation_reason:
             found.append(f"{c.material.code} lot {c.lot.barcode}: {c.deviation_reason}")
-    for check in view.weight_checks:
+    checks = view.weight_checks
+    for i, check in enumerate(checks):
         if not check.passed:
+            # A failed check is documented by the reason given for the check made after it.
+            reason = checks[i + 1].reason if i + 1 < len(checks) else None
             found.append(
-                f"Capsule weight check of {_local(check.recorded_at)} failed: {check.summary.get('message', '')}"
+                f"Capsule weight check of {_local(check.recorded_at)} failed: {check.summary.get('message', '')}; "
+                f"reason: {reason or '(none given)'}"
             )
     if batch.yield_percent is not None and compounding.yield_needs_reason(batch.yield_percent):
         found.append(

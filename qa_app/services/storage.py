@@ -1,5 +1,7 @@
 """Storage units: where batches are kept, with the limits their condition sets."""
 
+import re
+
 import sqlalchemy as sa
 
 from qa_app.domain.temperature import default_limits
@@ -8,6 +10,8 @@ from qa_app.extensions import db
 from qa_app.models import CONDITIONS, StorageUnit, User
 from qa_app.services import audit
 from qa_app.services.accounts import require_role
+
+UNIT_CODE = re.compile(r"[A-Z0-9_-]+")
 
 
 def unit_state(unit: StorageUnit) -> dict:
@@ -37,6 +41,8 @@ def create_unit(
     fields: dict[str, str] = {}
     if not code or len(code) > 40:
         fields["code"] = "Give a short code of 1–40 characters, e.g. FRIDGE-1."
+    elif not UNIT_CODE.fullmatch(code):  # it is part of page and API addresses
+        fields["code"] = "Use only letters A–Z, digits, hyphens (-) and underscores (_), e.g. FRIDGE-1."
     if not name:
         fields["name"] = "Give the unit's name."
     if condition not in CONDITIONS:

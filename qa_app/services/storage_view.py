@@ -60,6 +60,11 @@ class ConditionMkt:
     def within(self) -> bool | None:
         return None if self.reported is None else float(self.reported) <= self.limit_c
 
+    @property
+    def gap_minutes(self) -> float:
+        """Time without readings in the window (data gaps): the MKT does not cover it."""
+        return sum((g.end - g.start).total_seconds() for g in self.summary.gaps) / 60
+
 
 @dataclass(frozen=True)
 class UnitView:
@@ -74,6 +79,7 @@ class UnitView:
     spans: list[Excursion]
     excursions: Page
     uploads: list[ReadingUpload]
+    states: dict[int, str]
 
 
 def unit_view(code: str, start: datetime, end: datetime, page: int = 1, per_page: int = 20) -> UnitView:
@@ -107,6 +113,7 @@ def unit_view(code: str, start: datetime, end: datetime, page: int = 1, per_page
             .limit(RECENT_UPLOADS)
         )
     )
+    listed = paginate(excursions.list_statement(storage_unit=unit.code), page, per_page)
     return UnitView(
         unit=unit,
         condition=condition,
@@ -117,8 +124,9 @@ def unit_view(code: str, start: datetime, end: datetime, page: int = 1, per_page
         series=readings.series_for_chart(unit, start, end),
         hourly=end - start > timedelta(days=2),
         spans=spans,
-        excursions=paginate(excursions.list_statement(storage_unit=unit.code), page, per_page),
+        excursions=listed,
         uploads=uploads,
+        states=excursions.states(listed.items),
     )
 
 
@@ -137,6 +145,7 @@ class AffectedBatch:
 class ExcursionView:
     excursion: Excursion
     explanation: str
+    state: str
     batches: list[AffectedBatch]
     chart_start: datetime
     chart_end: datetime
@@ -201,6 +210,7 @@ def excursion_view(excursion_id: int) -> ExcursionView:
     return ExcursionView(
         excursion=excursion,
         explanation=explain(excursion),
+        state=excursions.states([excursion])[excursion.id],
         batches=_affected(excursion),
         chart_start=chart_start,
         chart_end=chart_end,
@@ -260,6 +270,14 @@ def explain(excursion: Excursion) -> str:
             reasons.append(
                 f"it was above {_c(condition.allowance_max_c)} °C for more than {hours:g} h in all"
             )
+    if excursion.gap_minutes:
+        reasons.append(
+            f"no readings for {excursion.gap_minutes:g} min during it or next to it: a data gap is not evidence"
+        )
+    if excursion.reason and excursion.reason.endswith(excursions.KEPT):
+        reasons.append(
+            "it held a batch or was acknowledged before later readings came, and late data never lift a hold"
+        )
     because = "; ".join(reasons) or "it went outside the allowance"
     return (
         f"Needs disposition: {because} (allowance for {allowance}). Every unreleased batch that was in "

@@ -23,7 +23,12 @@ def issue_user_token(username: str, password: str) -> tuple[str, datetime]:
     user = accounts.check_password(username, password, "token")
     secret = secrets.token_urlsafe(32)
     expires_at = utcnow() + current_app.config["QA_TOKEN_LIFETIME"]
-    token = ApiToken(token_hash=token_digest(secret), user_id=user.id, expires_at=expires_at)
+    token = ApiToken(
+        token_hash=token_digest(secret),
+        user_id=user.id,
+        expires_at=expires_at,
+        session_version=user.session_version,
+    )
     db.session.add(token)
     db.session.flush()
     audit.record(
@@ -48,6 +53,10 @@ def resolve(secret: str) -> ApiToken:
     user: User | None = token.user
     if user is not None and not user.can_act(now):
         raise NotAuthenticated("The account is locked or deactivated.")
+    if user is not None and token.session_version != user.session_version:
+        raise NotAuthenticated(
+            "The token was ended by a sign-out, password change, deactivation or lockout; request a new one."
+        )
     return token
 
 

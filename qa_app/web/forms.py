@@ -1,12 +1,20 @@
 """Shared form helpers: service errors shown beside the fields they name."""
 
+import decimal
+import re
+
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms import DecimalField, IntegerField, PasswordField, StringField
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import DataRequired, ValidationError
 
 from qa_app.errors import ServiceError
 from qa_app.extensions import db
+from qa_app.services import clock
 from qa_app.services.signatures import SignatureInput
+from qa_app.validation import local_time, parse_decimal
+
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
 
 
 def apply_field_errors(form: FlaskForm, exc: ServiceError, aliases: dict[str, str] | None = None) -> None:
@@ -30,6 +38,19 @@ def apply_field_errors(form: FlaskForm, exc: ServiceError, aliases: dict[str, st
         form.form_errors.append(exc.message)
 
 
+class LocalDateTimeField(DateTimeLocalField):
+    """A time typed as the pharmacy's clocks show it; one the zone skips or repeats on a
+    daylight-saving day is refused beside the field (validation.local_time)."""
+
+    def post_validate(self, form, validation_stopped: bool) -> None:
+        if validation_stopped or self.data is None:
+            return
+        try:
+            local_time(self.data, clock.zone(), self.name)
+        except ServiceError as exc:
+            raise ValidationError(exc.fields[self.name]) from None
+
+
 class SignatureFields:
     """Mixed into a signing form: the username and password, typed again at every signing."""
 
@@ -38,3 +59,39 @@ class SignatureFields:
 
     def signature_input(self, meaning: str) -> SignatureInput:
         return SignatureInput(self.sig_username.data or "", self.sig_password.data or "", meaning)
+
+
+class PlainDecimalField(DecimalField):
+    """A number typed with the digits 0-9 and a point (validation.parse_decimal), as a Decimal.
+
+    WTForms' own field reads whatever ``Decimal()`` takes: ``1_000``, other scripts' digits,
+    exponents and ``sNaN``, which no float can hold.
+    """
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist:
+            return
+        text = (valuelist[0] or "").strip()
+        self.data = None
+        if not text:
+            raise ValueError("Give a number.")
+        try:
+            parse_decimal(text, "use the digits 0-9 and a point, e.g. 12.5")
+        except ValueError as exc:
+            raise ValueError(f"{text[:40]!r} {exc}.") from None
+        self.data = decimal.Decimal(text)
+
+
+class PlainIntegerField(IntegerField):
+    """A whole number typed with the digits 0-9 (``int()`` also reads ``1_000`` and ``١٢``)."""
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist:
+            return
+        text = (valuelist[0] or "").strip()
+        self.data = None
+        if not WHOLE_NUMBER.fullmatch(text):
+            raise ValueError(
+                "Give a whole number with the digits 0-9, e.g. 30." if text else "Give a number."
+            )
+        self.data = int(text)

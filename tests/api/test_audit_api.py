@@ -205,3 +205,12 @@ def test_csv_cells_that_look_like_formulas_are_defused(client, reviewer):
     assert [(r["action"], r["username"], r["entity_key"]) for r in rows] == [
         ("auth.failed", "'=1+1", "'=1+1")
     ]
+
+
+def test_verify_names_an_event_rewritten_with_every_later_hash_recomputed(app, client, reviewer):
+    from tests.services.test_audit import _rewrite_and_recompute, _unprotect
+
+    _unprotect(app)
+    _rewrite_and_recompute(app, 2, "nothing happened")
+    body = client.get("/api/v1/audit/verify", headers=reviewer).get_json()
+    assert body == {"ok": False, "checked": 1, "first_bad": 2}

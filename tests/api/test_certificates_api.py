@@ -80,12 +80,19 @@ def test_release_answers_the_batch_with_its_certificate(client, rita, ready):
     assert body["signatures"][-1]["signer"] == "Rita Release, PharmD"
 
 
-def test_the_certificate_is_served_byte_for_byte_and_verifies_publicly(client, rita, ready):
+def code_of(app, number: str) -> str:
+    """The verification code printed on the certificate (and in its QR code)."""
+    with app.app_context():
+        return db.session.scalar(sa.select(Certificate.verification_code).where(Certificate.number == number))
+
+
+def test_the_certificate_is_served_byte_for_byte_and_verifies_publicly(app, client, rita, ready):
     number = release(client, rita, ready).get_json()["certificate"]["number"]
 
     first = client.get(f"/api/v1/batches/{ready}/certificate.pdf", headers=rita)
     second = client.get(f"/api/v1/batches/{ready}/certificate.pdf", headers=rita)
-    public = client.get(f"/api/v1/certificates/{number}")  # no token: anyone may verify
+    # no token: anyone holding the certificate may verify it with its printed code
+    public = client.get(f"/api/v1/certificates/{number}", query_string={"code": code_of(app, number)})
 
     assert first.status_code == 200
     assert first.mimetype == "application/pdf"

@@ -307,3 +307,97 @@ def completed_batch_of(app, formula: str) -> str:
     batches.record_weight_check(tina, lot, [225.0] * 10)
     batches.complete(tina, lot, actual_yield=100, storage_unit="SHELF-1")
     return lot
+
+
+# --- no result outside the plan (domain.md §5) ------------------------------------------------
+
+SIGN_REVIEWED = {"username": "rob", "password": PASSWORD, "meaning": "reviewed"}
+LAB_CLOSE = {
+    "signature": SIGN_REVIEWED,
+    "phase": "I",
+    "assignable_cause": "laboratory",
+    "cause": "Standard prepared at the wrong dilution",
+    "conclusion": "Original result invalid",
+}
+
+
+def open_investigation(client, rob, lot, result_id, retests):
+    opened = client.post(
+        f"/api/v1/batches/{lot}/investigations",
+        headers=rob,
+        json={"result_id": result_id, "retests_allowed": retests},
+    )
+    assert opened.status_code == 201, opened.get_json()
+    return opened.get_json()["id"]
+
+
+def test_a_retest_posted_before_any_investigation_is_refused_and_cannot_release(client, tina, rob, lot):
+    """assay 80 → retest 99 → investigation with 0 retests → laboratory cause: still no release on the 99."""
+    failed = post(client, tina, lot, test="assay", value=80.0).get_json()
+    early = post(client, tina, lot, test="assay", value=99.0)
+    assert early.status_code == 409
+    assert early.get_json()["error"] == {
+        "code": "wrong_state",
+        "message": f"Assay result {failed['id']} of {lot} is out of specification and no investigation "
+        "covers it: open an investigation first.",
+        "fields": {"test": f"Open an investigation on result {failed['id']} first."},
+    }
+    post(client, tina, lot, test="content_uniformity", values=VECTOR_A)
+    post(client, tina, lot, test="appearance", value="Conforms")
+    assert [r["value"] for r in status_of(client, tina, lot)["results"] if r["test"] == "assay"] == [80.0]
+
+    investigation = open_investigation(client, rob, lot, failed["id"], 0)
+    closed = client.post(f"/api/v1/investigations/{investigation}/close", headers=rob, json=LAB_CLOSE)
+    assert closed.status_code == 200, closed.get_json()
+    body = status_of(client, tina, lot)
+    assert (body["status"], body["missing_tests"]) == ("quarantine", ["assay"])
+
+    replacement = post(client, tina, lot, test="assay", value=99.0)
+    assert replacement.status_code == 201, replacement.get_json()
+    assert replacement.get_json()["retest_of_investigation"] == investigation
+    assert status_of(client, tina, lot)["status"] == "awaiting_release"
+    second = post(client, tina, lot, test="assay", value=99.1)
+    assert second.status_code == 409
+    assert second.get_json()["error"]["fields"] == {
+        "test": "No retest or replacement left under the investigation's plan."
+    }
+
+
+def test_a_result_beyond_the_allowance_while_the_investigation_is_open_is_refused(client, tina, rob, lot):
+    failed = post(client, tina, lot, test="assay", value=85.0).get_json()
+    investigation = open_investigation(client, rob, lot, failed["id"], 0)
+    refused = post(client, tina, lot, test="assay", value=99.0)
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["message"] == (
+        f"Investigation {investigation} allows 0 retest(s) of assay, fixed when it opened; 0 already recorded."
+    )
+
+
+def test_a_failed_content_uniformity_set_takes_no_new_set_until_investigated(client, tina, rob, lot):
+    post(client, tina, lot, test="content_uniformity", values=FAQ_SET)
+    failed = post(client, tina, lot, test="content_uniformity", values=[100.0] * 19 + [75.0]).get_json()
+    assert failed["evaluation"]["status"] == "fail"
+    refused = post(client, tina, lot, test="content_uniformity", values=VECTOR_A)
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["fields"] == {
+        "test": f"Open an investigation on result {failed['id']} first."
+    }
+    investigation = open_investigation(client, rob, lot, failed["id"], 1)
+    retest = post(client, tina, lot, test="content_uniformity", values=VECTOR_A)
+    assert (retest.status_code, retest.get_json()["retest_of_investigation"]) == (201, investigation)
+
+
+def test_the_csv_import_refuses_a_file_with_a_result_outside_the_plan(client, tina, lot):
+    failed = post(client, tina, lot, test="assay", value=80.0).get_json()
+    text = csv_rows(lot, VECTOR_A) + f"{lot},assay,99.0,1,HPLC,J. Lab,2026-11-20T10:00:00Z\n"
+    response = client.post("/api/v1/results/import", data=text, content_type="text/csv", headers=tina)
+    assert response.status_code == 400  # api.md: a refused row fails the whole file with 400
+    assert response.get_json()["error"]["rows"] == [
+        {
+            "row": 12,
+            "message": f"{lot} assay: Assay result {failed['id']} of {lot} is out of specification and no "
+            f"investigation covers it: open an investigation first. "
+            f"Open an investigation on result {failed['id']} first.",
+        }
+    ]
+    assert [r["id"] for r in status_of(client, tina, lot)["results"]] == [failed["id"]]

@@ -3,11 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
-from qa_app.models import Reading
-from qa_app.services import batches
+from qa_app.extensions import db
+from qa_app.models import MaterialLot, Reading
+from qa_app.services import batches, storage
 from tests.api.conftest import actions, count
 from tests.api.test_results_api import completed_batch
+from tests.builders import signature, user
 from tests.conftest import PASSWORD
 
 
@@ -98,11 +101,31 @@ def test_unknown_unit_is_404(client, tina):
     assert response.status_code == 404
 
 
-def test_csv_excursion_holds_batch_and_disposition_releases_the_hold(app, client, tina, rob, lot):
-    # the batch moves into the fridge 2 days ago... it was completed now, so place it again later:
-    start = whole_minutes_ago(10)
+def refrigerated_batch(app, unit: str = "FRIDGE-1", at: datetime | None = None) -> str:
+    """The 1 mg/mL oral liquid (stored refrigerated) compounded and completed into ``unit``."""
     with app.app_context():
-        batches.move(batches.get_batch(lot).compounded_by, lot, storage_unit="FRIDGE-1")
+        lots = {lot.material.code: lot.barcode for lot in db.session.scalars(sa.select(MaterialLot))}
+        tina = user("tina")
+        batch = batches.create_batch(
+            tina, formula="LDN-LIQ", quantity=100, concentration=1.0, dose_amount=4.5,
+            **({"compounded_at": at} if at else {}),
+        )  # fmt: skip
+        lot = batch.lot_number
+        batches.record_component(tina, lot, barcode=lots["NTX-HCL"], quantity_mg=batch.calculation["api_mg"])
+        batches.record_component(tina, lot, barcode=lots["SYRUP"], quantity_mg=100000.0)
+        batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
+        batches.complete(tina, lot, actual_yield=100, storage_unit=unit, at=at)
+        return lot
+
+
+def test_csv_excursion_holds_batch_and_disposition_releases_the_hold(app, client, tina, rob, lot):
+    # an oral liquid goes into the fridge now; the excursion is still going on at the end
+    start = whole_minutes_ago(10)
+    lot = refrigerated_batch(app)
+    with app.app_context():
+        storage.create_unit(
+            user("ada"), code="FRIDGE-2", name="Second refrigerator", condition="refrigerated"
+        )
     # readings from now-10h; the batch is in the fridge from now on, so put the excursion at the end
     n = 10 * 12 + 1
     response = client.post(
@@ -131,7 +154,7 @@ def test_csv_excursion_holds_batch_and_disposition_releases_the_hold(app, client
         "signature": signature,
     }
     assert client.post(f"/api/v1/batches/{lot}/dispositions", json=body, headers=rob).status_code == 409
-    client.post(f"/api/v1/batches/{lot}/move", json={"storage_unit": "SHELF-1"}, headers=tina)
+    client.post(f"/api/v1/batches/{lot}/move", json={"storage_unit": "FRIDGE-2"}, headers=tina)
     wrong = dict(body, signature=dict(signature, password="wrong-password-123"))
     assert client.post(f"/api/v1/batches/{lot}/dispositions", json=wrong, headers=rob).status_code == 401
     recorded = client.post(f"/api/v1/batches/{lot}/dispositions", json=body, headers=rob)

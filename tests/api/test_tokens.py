@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from qa_app.extensions import db
 from qa_app.models import ApiToken, AuditEvent, User
 from qa_app.models.types import utcnow
+from qa_app.services import accounts, tokens
 from tests.api.conftest import actions
 from tests.conftest import PASSWORD
 
@@ -148,8 +149,10 @@ def test_the_account_opens_again_after_fifteen_minutes(app, client, users, auth)
         locked_for = user.locked_until - utcnow()
     assert timedelta(minutes=14) < locked_for <= timedelta(minutes=15)
     set_user(app, "ada", locked_until=utcnow() - timedelta(seconds=1))
-    assert request_token(client, "ada", PASSWORD).status_code == 201
-    assert client.get("/api/v1/users", headers=headers).status_code == 200
+    fresh = request_token(client, "ada", PASSWORD)
+    assert fresh.status_code == 201
+    assert client.get("/api/v1/users", headers=bearer(fresh.get_json()["token"])).status_code == 200
+    assert client.get("/api/v1/users", headers=headers).status_code == 401  # the lockout ended it
 
 
 def test_a_success_resets_the_failure_count(client, users):
@@ -163,6 +166,44 @@ def test_a_deactivated_users_token_stops_at_once(app, client, users, auth):
     headers = auth.token("ada")
     set_user(app, "ada", active=False)
     assert client.get("/api/v1/users", headers=headers).status_code == 401
+
+
+def test_a_token_from_before_a_deactivation_stays_dead_after_reactivation(app, client, users, admin):
+    old = bearer(request_token(client, "tina", PASSWORD).get_json()["token"])
+    deactivated = client.post("/api/v1/users/tina/deactivate", json={"reason": "left"}, headers=admin)
+    assert deactivated.status_code == 200
+    with app.app_context():
+        accounts.set_active(None, "tina", True, actor_name="cli")
+    assert client.get("/api/v1/batches", headers=old).status_code == 401
+    fresh = bearer(request_token(client, "tina", PASSWORD).get_json()["token"])
+    assert client.get("/api/v1/batches", headers=fresh).status_code == 200
+
+
+def test_a_token_from_before_a_lockout_stays_dead_after_the_unlock(app, client, users, admin):
+    old = bearer(request_token(client, "tina", PASSWORD).get_json()["token"])
+    fail_times(client, "tina", 5)
+    assert client.post("/api/v1/users/tina/unlock", headers=admin).status_code == 200
+    response = client.get("/api/v1/batches", headers=old)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["message"] == (
+        "The token was ended by a sign-out, password change, deactivation or lockout; request a new one."
+    )
+
+
+def test_a_device_token_outlives_its_issuers_sign_out(app, client, users, admin):
+    unit = client.post(
+        "/api/v1/storage-units",
+        json={"code": "FRIDGE-9", "name": "Fridge", "condition": "refrigerated"},
+        headers=admin,
+    )
+    assert unit.status_code == 201
+    with app.app_context():
+        ada = db.session.scalar(sa.select(User).where(User.username == "ada"))
+        secret, _token = tokens.issue_device_token(ada, "FRIDGE-9", "sensor 1")
+        accounts.sign_out(db.session.get(User, ada.id))
+    reading = {"readings": [{"at": "2026-01-15T10:00:00Z", "temperature_c": 5.0}]}
+    response = client.post("/api/v1/storage-units/FRIDGE-9/readings", json=reading, headers=bearer(secret))
+    assert response.status_code in (200, 201)
 
 
 def test_failures_and_the_lockout_are_in_the_audit_trail(app, client, users):

@@ -3,6 +3,7 @@ import math
 import statistics
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -535,3 +536,62 @@ def test_as_dict_puts_status_first_and_message_last():
 def test_unknown_status_is_refused():
     with pytest.raises(ValueError, match="unknown evaluation status 'ok'"):
         Evaluation("ok", {}, "")
+
+
+# --- computed values carry binary noise: the range test drops it as content uniformity does --
+
+
+@pytest.mark.parametrize(
+    ("peak_ratio", "reported", "status"),
+    [
+        # 0.8804 / 0.8 × 100 is 110.05 on paper and 110.04999999999998 in binary floating point.
+        (0.8804 / 0.8, "110.1", "fail"),
+        # 100.95 on paper, 100.94999999999999 as a float.
+        (0.8076 / 0.8, "101.0", "pass"),
+        # 108.05 on paper, 108.04999999999998 as a float.
+        (0.8644 / 0.8, "108.1", "pass"),
+        # 110.0 on paper, 109.99999999999999 as a float.
+        (0.99 / 0.9, "110.0", "pass"),
+    ],
+    ids=["110.05 fails", "100.95", "108.05", "110.0"],
+)
+def test_a_computed_assay_is_rounded_as_written_on_paper(peak_ratio, reported, status):
+    evaluation = evaluate_range(peak_ratio * 100, ASSAY, label="Assay", unit="%")
+
+    assert evaluation.details["reported"] == reported
+    assert evaluation.status == status
+
+
+def test_a_computed_110_05_is_reported_above_the_limit():
+    evaluation = evaluate_range(0.8804 / 0.8 * 100, ASSAY, label="Assay", unit="%")
+
+    assert evaluation.message == "Assay 110.1 % is above the upper limit 110.0 %"
+    assert evaluation.details["value"] == 110.1
+
+
+@pytest.mark.parametrize(
+    ("value", "reported", "status"),
+    [
+        (np.float64(89.95), "90.0", "pass"),
+        (np.float64(89.94), "89.9", "fail"),
+        (np.float64(0.8804) / np.float64(0.8) * 100, "110.1", "fail"),
+        (np.float32(89.95), "90.0", "pass"),
+        (np.int64(110), "110.0", "pass"),
+    ],
+    ids=["float64 89.95", "float64 89.94", "float64 computed 110.05", "float32 89.95", "int64 110"],
+)
+def test_numpy_numbers_are_judged_like_python_numbers(value, reported, status):
+    evaluation = evaluate_range(value, ASSAY)
+
+    assert evaluation.details["reported"] == reported
+    assert evaluation.status == status
+    assert type(evaluation.details["value"]) is float
+    json.dumps(evaluation.as_dict())
+
+
+def test_numpy_limits_and_summaries_are_accepted():
+    limits = RangeLimits(min=np.float64(90.0), max=np.float64(110.0), decimals=1)
+    assert evaluate_range(np.float64(89.95), limits).status == "pass"
+
+    stats = acceptance_value_from_summary(np.float64(105.9), np.float64(5.0), 10)
+    assert (stats.av_reported, type(stats.av), type(stats.mean)) == (Decimal("16.4"), float, float)

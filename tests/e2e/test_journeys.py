@@ -310,10 +310,10 @@ def test_a_reviewer_releases_downloads_the_certificate_and_its_url_says_valid(
     ).stdout
     assert ready in text
     assert number in text
-    printed = re.search(r"https?://\S+/verify/\S+", text)
+    printed = re.search(r"Verify at (https?://\S+/verify/\S+)", text)
     assert printed, text
-    assert printed.group(0) == f"{live_server}/verify/{number}"
-    assert f"Verify at {live_server}/verify/{number}" in text
+    assert re.fullmatch(rf"{re.escape(live_server)}/verify/{number}\?code=[A-Z2-7]{{16}}", printed.group(1))
+    printed = re.search(r"https?://\S+/verify/\S+\?code=\S+", text)
 
     # whoever holds the paper: no sign-in, the URL as printed
     colleague_page.goto(printed.group(0))

@@ -14,13 +14,16 @@ import pytest
 from flask import Flask
 
 from qa_app.extensions import db
-from qa_app.services import exports, tokens
+from qa_app.services import exports, storage, tokens
 from tests.builders import user
 from tests.conftest import PASSWORD, ROLE_USERS, build_app, make_user
 from tests.fuzz.records import RELEASER, Records
 from tests.services.test_results import shared_database_app
 
 VICTIM = "fuzz-victim"  # the account the fuzzer may deactivate and unlock
+# The unit hostile temperatures are posted to: a reading the services accept (0 °C on a room
+# shelf) may open an excursion there, which must not hold the batches the other tests act on.
+LOGGER_UNIT = "FUZZ-LOG"
 
 
 @dataclass
@@ -41,6 +44,7 @@ def _standing_records(make: Records) -> dict[str, list[str]]:
     released, certificate = make.released()
     unit, held, excursion = make.held_by_excursion()
     _secret, device = tokens.issue_device_token(user("ada"), "SHELF-1", "Shelf logger")
+    storage.create_unit(user("ada"), code=LOGGER_UNIT, name="Fuzzed logger", condition="room")
     today = datetime.now(UTC).date()
     export = exports.start(user("rob"), today - timedelta(days=30), today + timedelta(days=1))
     db.session.commit()
@@ -56,6 +60,7 @@ def _standing_records(make: Records) -> dict[str, list[str]]:
         "export_id": [str(export.id)],
         "test": ["assay", "content_uniformity", "appearance"],
         "formulas.code": ["LDN-CAP", "LDN-LIQ", make.draft_formula()],
+        "material_code": ["NTX-HCL", "MCC"],
         "storage-units.code": ["SHELF-1", "FRIDGE-1", unit],
     }
 

@@ -62,8 +62,19 @@ NUMBERS = [
     Hostile("10**30", "1" + "0" * 30, "1" + "0" * 30),  # a whole number past any integer column
     Hostile("negative zero", "-0.0", "-0"),
 ]
+# Numbers that float() or Decimal() read but that are not plain ASCII decimals: a person checking
+# the record would not read them as the number stored (225,3 is not 225 and 3). No field, CSV
+# column or list of weights that holds an amount may take them.
+NOT_PLAIN = [
+    _text("digit groups", "1_000"),
+    _text("Arabic-Indic digits", "\u0662\u0662\u0665"),
+    _text("full-width digits", "\uff12\uff12\uff15"),
+    _text("decimal comma", "225,3"),
+    _text("exponent", "2.25e2"),
+    _text("signalling NaN", "sNaN"),
+]
 # What a number field gets: the numbers, and text where a number belongs.
-FOR_NUMBERS = NUMBERS + [h for h in TEXTS if h.name in ("NaN as text", "SQL or", "script tag")]
+FOR_NUMBERS = NUMBERS + [h for h in TEXTS if h.name in ("NaN as text", "SQL or", "script tag")] + NOT_PLAIN
 # What a form field gets: everything a browser can send, once each.
 FOR_FORMS = [h for h in TEXTS if h.text is not None] + [
     h for h in NUMBERS if h.text not in ("NaN", "Infinity")

@@ -111,17 +111,17 @@ class Records:
         return lot, certificate.number
 
     def excursion(self) -> tuple[str, int, datetime]:
-        """A refrigerator of its own with an hour at 18 °C two days ago: (unit, excursion id, its start)."""
+        """A room unit of its own with an hour at 45 °C two days ago: (unit, excursion id, its start)."""
         code = unique("FZ-")
-        storage.create_unit(user("ada"), code=code, name=f"Fridge {code}", condition="refrigerated")
+        storage.create_unit(user("ada"), code=code, name=f"Shelf {code}", condition="room")
         start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
-        temps = [5.0] * 12 + [18.0] * 12 + [5.0] * 12
+        temps = [22.0] * 12 + [45.0] * 12 + [22.0] * 12
         rows = [RowInput(i + 1, (start + i * FIVE_MINUTES).isoformat(), t) for i, t in enumerate(temps)]
         readings.ingest(code, rows, source="csv", actor=user("tina"))
         db.session.commit()
         unit_id = storage.get_unit(code).id
         found = db.session.scalar(sa.select(Excursion).where(Excursion.storage_unit_id == unit_id))
-        assert found is not None, "an hour at 18 °C in a refrigerator is an excursion"
+        assert found is not None, "an hour at 45 °C on a room shelf is an excursion"
         return code, found.id, found.start
 
     def held_by_excursion(self) -> tuple[str, str, int]:

@@ -15,7 +15,7 @@ from qa_app.api.registry import OPERATIONS, PUBLIC
 from qa_app.services import batches
 from tests.builders import capsule_formula_body
 from tests.conftest import PASSWORD, ROLE_USERS
-from tests.fuzz.conftest import World, served_document
+from tests.fuzz.conftest import LOGGER_UNIT, World, served_document
 from tests.fuzz.records import CU_PASSING, RELEASER, Records, unique
 
 DOCUMENT = served_document()
@@ -126,6 +126,11 @@ API_TARGETS: dict[tuple[str, str], Target] = {
         {},
         {"code": unique("MAT-"), "name": "Lactose monohydrate", "kind": "excipient"},
     ),
+    ("patch", "/api/v1/materials/{code}"): lambda make: (
+        "ada",
+        {"code": "NTX-HCL"},
+        {"name": "Naltrexone hydrochloride USP", "assay_min_percent": 98.0, "assay_max_percent": 102.0},
+    ),
     ("post", "/api/v1/material-lots"): lambda make: (
         "tina",
         {},
@@ -179,7 +184,7 @@ API_TARGETS: dict[tuple[str, str], Target] = {
     ),
     ("post", "/api/v1/storage-units/{code}/readings"): lambda make: (
         "tina",
-        {"code": "SHELF-1"},
+        {"code": LOGGER_UNIT},
         {"readings": [{"at": next(READINGS_CLOCK).isoformat(), "temperature_c": 21.5}]},
     ),
     ("post", "/api/v1/batches"): lambda make: (
@@ -312,7 +317,7 @@ def _results_csv(make: Records) -> tuple[str, dict, list[str], list[str]]:
 
 
 def _readings_csv(make: Records) -> tuple[str, dict, list[str], list[str]]:
-    return "tina", {"code": "SHELF-1"}, ["at", "temperature_c"], [next(READINGS_CLOCK).isoformat(), "21.5"]
+    return "tina", {"code": LOGGER_UNIT}, ["at", "temperature_c"], [next(READINGS_CLOCK).isoformat(), "21.5"]
 
 
 # (method, OpenAPI path) → who sends it, where, the header and a valid row.
@@ -371,7 +376,7 @@ def _new_version_form(make: Records) -> tuple[dict, dict]:
 
 def _readings_file(make: Records) -> tuple[dict, dict]:
     moment = next(READINGS_CLOCK).isoformat()
-    return {"unit_code": "SHELF-1"}, {"file": f"at,temperature_c\n{moment},21.5\n"}
+    return {"unit_code": LOGGER_UNIT}, {"file": f"at,temperature_c\n{moment},21.5\n"}
 
 
 # endpoint → a fresh record for the form (its URL's variables) and the values that make it valid;
@@ -407,10 +412,15 @@ FORM_TARGETS: dict[str, FormTarget] = {
             "expiry_date": "2030-06-30",
             "received_date": datetime.now(UTC).date().isoformat(),
             "assay_percent": "99.0",
+            "assay_basis": "as_is",
         },
     ),
     "materials.approve": lambda make: ({"barcode": make.material_lot()}, {}),
     "materials.reject": lambda make: ({"barcode": make.material_lot()}, {"reason": "Torn bag"}),
+    "materials.edit_material": lambda make: (
+        {"material_code": "NTX-HCL"},
+        {"name": "Naltrexone hydrochloride USP", "assay_min_percent": "98.0", "assay_max_percent": "102.0"},
+    ),
     "materials.new_material": lambda make: (
         {},
         {"code": unique("MAT-"), "name": "Lactose", "kind": "excipient"},
@@ -423,7 +433,7 @@ FORM_TARGETS: dict[str, FormTarget] = {
         {"code": unique("U-"), "name": "Shelf", "condition": "room", "alarm_delay_minutes": "30"},
     ),
     "storage.upload_readings": _readings_file,
-    "storage.manual_reading": lambda make: ({"unit_code": "SHELF-1"}, {"temperature_c": "21.5"}),
+    "storage.manual_reading": lambda make: ({"unit_code": LOGGER_UNIT}, {"temperature_c": "21.5"}),
     "storage.acknowledge_excursion": lambda make: (
         {"excursion_id": make.excursion()[1]},
         {"comment": "Door left open"},

@@ -37,6 +37,7 @@ from tests.fuzz.hostile import (
     ESCAPED_SCRIPT,
     FOR_FORMS,
     FOR_NUMBERS,
+    NOT_PLAIN,
     NUMBERS,
     RAW_MARKUP,
     TEXTS,
@@ -356,9 +357,9 @@ def form_values(field: str, kind: str) -> list[Hostile]:
     """A number field gets the numbers and text where a number belongs; a text field the texts
     (and the ends of the calendar, if a date); a text field that holds numbers everything."""
     if kind == "number":
-        return [h for h in FOR_FORMS if h.is_number or h.name in TEXT_WHERE_A_NUMBER_GOES]
+        return [h for h in FOR_FORMS if h.is_number or h.name in TEXT_WHERE_A_NUMBER_GOES] + NOT_PLAIN
     if NUMBERS_AS_TEXT.search(field):
-        return FOR_FORMS
+        return FOR_FORMS + NOT_PLAIN
     texts = [h for h in FOR_FORMS if not h.is_number]
     return texts + DATES if kind in ("date", "datetime-local") else texts
 
@@ -392,6 +393,8 @@ def judge_page(response, hostile: Hostile, numeric: bool, found: FoundForm) -> s
         return None
     if 300 <= response.status_code < 400 and numeric and not typed_finite(hostile.text):
         return "a non-finite number was taken"
+    if 300 <= response.status_code < 400 and numeric and hostile in NOT_PLAIN:
+        return "a number not written in plain digits was taken"
     if response.status_code == 200 and "field-error" not in page and "flash-error" not in page:
         return "the page came back without a message"
     return None
@@ -457,6 +460,9 @@ def csv_body(header: list[str], row: list[str], column: int, value: str) -> byte
     return out.getvalue().encode("utf-8", "surrogatepass")  # a lone surrogate: bytes no UTF-8 reader takes
 
 
+CSV_AMOUNTS = ("temperature_c", "value")  # the targets' rows are a reading and an assay result
+
+
 def test_every_csv_upload_has_a_target():
     assert sorted(CSV_TARGETS) == csv_operations()
 
@@ -467,7 +473,7 @@ def test_every_csv_column_refuses_hostile_values_by_row_or_stores_them(world, me
     with world.app.app_context():
         actor, params, header, row = CSV_TARGETS[(method, path)](world.records)
     for column, name in enumerate(header):
-        for hostile in [*TEXTS, *NUMBERS, *(DATES if name.endswith("at") else [])]:
+        for hostile in [*TEXTS, *NUMBERS, *NOT_PLAIN, *(DATES if name.endswith("at") else [])]:
             value = json.loads(hostile.token) if not hostile.is_number else hostile.text
             response = world.app.test_client().open(
                 path.format(**params),
@@ -481,6 +487,8 @@ def test_every_csv_column_refuses_hostile_values_by_row_or_stores_them(world, me
                 problems.append(f"{name} = {hostile.name}: answered {response.status_code}")
             elif response.status_code == 400 and not (error.get("rows") or error.get("fields")):
                 problems.append(f"{name} = {hostile.name}: 400 naming no row: {error}")
+            elif name in CSV_AMOUNTS and hostile in NOT_PLAIN and response.status_code < 300:
+                problems.append(f"{name} = {hostile.name}: a number not in plain digits was stored")
     assert problems == [], f"{method.upper()} {path}:\n" + "\n".join(problems)
 
 

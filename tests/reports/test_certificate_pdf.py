@@ -26,7 +26,16 @@ from qa_app.reports.certificate import (
     UniformityTable,
     certificate_pdf,
 )
-from qa_app.services import batches, certificates, excursions, investigations, readings, records, review
+from qa_app.services import (
+    batches,
+    certificates,
+    excursions,
+    investigations,
+    readings,
+    records,
+    review,
+    storage,
+)
 from qa_app.services.excursions import DispositionInput
 from tests.api.test_results_api import FAQ_SET, VECTOR_A
 from tests.builders import signature, user
@@ -321,16 +330,17 @@ def test_a_released_batch_certificate_carries_its_storage_summary_and_the_public
 
 def test_the_record_pdf_tells_the_whole_story_of_a_batch(ctx, tmp_path):
     placed = datetime.now(UTC) - timedelta(days=2)
-    lot = completed_batch(compounded_at=placed, unit="FRIDGE-1")
-    hot = lambda m: 18.0 if placed + timedelta(hours=20) <= m < placed + timedelta(hours=25) else 5.0  # noqa: E731
-    readings_every_half_hour("FRIDGE-1", placed, datetime.now(UTC) - timedelta(minutes=5), hot)
+    storage.create_unit(user("ada"), code="SHELF-HOT", name="Shelf by the window", condition="room")
+    lot = completed_batch(compounded_at=placed, unit="SHELF-HOT")  # capsules are stored at room temperature
+    hot = lambda m: 45.0 if placed + timedelta(hours=20) <= m < placed + timedelta(hours=25) else 22.0  # noqa: E731
+    readings_every_half_hour("SHELF-HOT", placed, datetime.now(UTC) - timedelta(minutes=5), hot)
     held = review.load(lot)
     [hold] = [h for h in held.view.holds if h["kind"] == "excursion"]
     excursions.record_disposition(
         user("rob"),
         lot,
         DispositionInput(
-            hold["id"], "acceptable", "24-h MKT 7.9 °C <ok>; stability data cover 18 °C for 5 h"
+            hold["id"], "acceptable", "30-day MKT 24.9 °C <ok>; stability data cover 45 °C for 5 h"
         ),
         signature("rob", "reviewed"),
     )
@@ -375,11 +385,11 @@ def test_the_record_pdf_tells_the_whole_story_of_a_batch(ctx, tmp_path):
         "OOS investigations",
         "Original result invalid",
         "Storage history and excursions",
-        "FRIDGE-1 — Refrigerator",
+        "SHELF-HOT — Shelf by the window",
         "Temperatures while stored (until release)",
         "needs disposition",
-        "acceptable by rob: 24-h MKT 7.9 °C <ok>;",
-        f"Deviation: Excursion {hold['id']} (FRIDGE-1, 18.0–18.0 °C): disposition acceptable by Rob Reviewer, PharmD",
+        "acceptable by rob: 30-day MKT 24.9 °C <ok>;",
+        f"Deviation: Excursion {hold['id']} (SHELF-HOT, 45.0–45.0 °C): disposition acceptable by Rob Reviewer, PharmD",
         "Release decisions",
         "released Raj Second Reviewer (raj)",
         "Electronic signatures",

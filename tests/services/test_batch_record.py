@@ -54,7 +54,9 @@ def test_the_whole_draft_to_quarantine_path(app, lots):
         assert failed.passed is False
         with pytest.raises(WrongState, match="last capsule weight check failed"):
             batches.complete(tina, lot, actual_yield=98, storage_unit="SHELF-1")
-        passed = batches.record_weight_check(tina, lot, [224.0, 226.0] * 5)
+        passed = batches.record_weight_check(
+            tina, lot, [224.0, 226.0] * 5, reason="one capsule under-filled; all re-filled"
+        )
         assert passed.passed is True
         done = batches.complete(tina, lot, actual_yield=98, storage_unit="SHELF-1")
         assert (done.status, done.yield_percent, done.storage_unit.code) == ("quarantine", 98.0, "SHELF-1")

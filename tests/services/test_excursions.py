@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from qa_app.errors import InvalidInput
 from qa_app.extensions import db
 from qa_app.models import AuditEvent, Excursion
-from qa_app.services import batches, excursions, readings
+from qa_app.services import batches, excursions, readings, storage
 from qa_app.services.excursions import DispositionInput
 from tests.builders import signature, user
 from tests.services.test_results import holds, shared_database_app, status
@@ -40,9 +40,20 @@ def now_5min() -> datetime:
 
 
 def stored_batch(unit: str, placed: datetime) -> str:
-    """A capsule batch compounded and put into ``unit`` at ``placed``."""
+    """A batch compounded and put into ``unit`` at ``placed``: capsules in a room unit, the
+    refrigerated oral liquid in a refrigerator (a batch goes only where its formula says)."""
     lots = current_app.config["TEST_LOTS"]
     tina = user("tina")
+    if storage.get_unit(unit).condition == "refrigerated":
+        batch = batches.create_batch(
+            tina, formula="LDN-LIQ", quantity=100, concentration=1.0, dose_amount=4.5, compounded_at=placed
+        )
+        lot = batch.lot_number
+        batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=batch.calculation["api_mg"])
+        batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=100000.0)
+        batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
+        batches.complete(tina, lot, actual_yield=100, storage_unit=unit, at=placed)
+        return lot
     batch = batches.create_batch(
         tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api"], compounded_at=placed
     )

@@ -18,6 +18,8 @@ from qa_app.services.signatures import SignatureInput
 from tests.api.test_results_api import FAQ_SET, VECTOR_A
 from tests.builders import signature, user
 from tests.services.test_results import (
+    STAGE_TWO_ONE_UNIT_LOW,
+    STAGE_TWO_PASSING,
     events,
     holds,
     quarantined_batch,
@@ -374,3 +376,171 @@ def test_related_batches_share_the_api_lot_or_the_formula_version(lot):
     )
     assert discarded not in related
     assert lot not in related
+
+
+# --- no result outside the plan (domain.md §5) ------------------------------------------------
+
+
+def test_a_retest_before_any_investigation_is_refused(lot):
+    failed = record(lot, "assay", 80.0)
+    with pytest.raises(WrongState) as refused:
+        record(lot, "assay", 99.0)
+    assert refused.value.message == (
+        f"Assay result {failed.id} of {lot} is out of specification and no investigation covers it: "
+        "open an investigation first."
+    )
+    assert refused.value.fields == {"test": f"Open an investigation on result {failed.id} first."}
+    db.session.rollback()
+    assert [r.values for r in judgement.evidence(batches.get_batch(lot).id).results] == [[80.0]]
+    assert status(lot) == "on_hold"
+
+
+def test_the_walk_around_of_the_issue_no_longer_releases_on_a_pre_investigation_retest(lot):
+    """assay 80 → retest 99 → investigation with 0 retests → laboratory cause: the 99 never counts."""
+    failed = record(lot, "assay", 80.0)
+    with pytest.raises(WrongState):
+        record(lot, "assay", 99.0)
+    db.session.rollback()
+    pass_the_other_tests(lot)
+    investigation = open_on(lot, failed, retests=0)
+    close(investigation)
+    assert (status(lot), holds(lot)) == ("quarantine", [])  # no valid assay yet: not releasable
+    replacement = record(lot, "assay", 99.0)
+    assert (replacement.status, replacement.retest_of_id) == ("pass", investigation.id)
+    assert status(lot) == "awaiting_release"
+
+
+def test_an_allowance_of_zero_still_grants_one_replacement_after_a_laboratory_cause(lot):
+    failed = failing_assay(lot)
+    investigation = open_on(lot, failed, retests=0)
+    with pytest.raises(WrongState, match="allows 0 retest"):
+        record(lot, "assay", 100.0)
+    db.session.rollback()
+    close(investigation)
+    assert record(lot, "assay", 100.0).status == "pass"
+    with pytest.raises(WrongState) as refused:
+        record(lot, "assay", 100.1)
+    assert refused.value.message == (
+        f"Investigation {investigation.id} has no assay result left: 0 retest(s) were fixed when it "
+        f"opened, and after its laboratory cause one result replaces invalidated result {failed.id}; "
+        "1 already recorded."
+    )
+    assert refused.value.fields == {"test": "No retest or replacement left under the investigation's plan."}
+
+
+def test_replacements_beyond_the_one_granted_are_refused_after_the_retests_are_used(lot):
+    failed = failing_assay(lot)
+    investigation = open_on(lot, failed, retests=1)
+    record(lot, "assay", 99.0)
+    close(investigation)
+    record(lot, "assay", 99.2)
+    with pytest.raises(WrongState, match="no assay result left: 1 retest\\(s\\) were fixed"):
+        record(lot, "assay", 99.4)
+    db.session.rollback()
+    linked = [
+        r.values
+        for r in judgement.evidence(batches.get_batch(lot).id).results
+        if r.retest_of_id == investigation.id
+    ]
+    assert linked == [[99.0], [99.2]]
+
+
+def test_a_confirmed_oos_grants_no_replacement(lot):
+    investigation = open_on(lot, failing_assay(lot), retests=0)
+    close(
+        investigation, phase="II", cause="manufacturing", text="Blend not uniform", conclusion="OOS confirmed"
+    )
+    with pytest.raises(WrongState, match="allows 0 retest"):
+        record(lot, "assay", 100.0)
+
+
+def test_a_failing_retest_under_the_open_investigation_is_covered_by_its_plan(lot):
+    investigation = open_on(lot, failing_assay(lot), retests=2)
+    record(lot, "assay", 88.0)
+    assert holds(lot) == [f"OOS investigation {investigation.id} on assay is open (phase I)."]
+    assert record(lot, "assay", 99.0).retest_of_id == investigation.id
+
+
+def test_a_failing_retest_needs_its_own_investigation_once_the_plan_is_closed(lot):
+    investigation = open_on(lot, failing_assay(lot), retests=1)
+    retest = record(lot, "assay", 88.0)
+    close(investigation)
+    with pytest.raises(WrongState) as refused:
+        record(lot, "assay", 99.0)
+    assert refused.value.fields == {"test": f"Open an investigation on result {retest.id} first."}
+    db.session.rollback()
+    second = open_on(lot, retest, retests=1)
+    assert record(lot, "assay", 99.0).retest_of_id == second.id
+
+
+def test_a_failing_replacement_needs_its_own_investigation(lot):
+    close(open_on(lot, failing_assay(lot), retests=0))
+    replacement = record(lot, "assay", 86.0)
+    with pytest.raises(WrongState, match=f"result {replacement.id} .* open an investigation first"):
+        record(lot, "assay", 99.0)
+    db.session.rollback()
+    assert open_on(lot, replacement, retests=0).result_id == replacement.id
+
+
+def test_other_tests_are_recorded_while_one_test_waits_for_its_investigation(lot):
+    failing_assay(lot)
+    assert record(lot, "appearance", "Conforms").status == "pass"
+    assert record(lot, "content_uniformity", values=VECTOR_A).status == "pass"
+
+
+def test_a_failed_content_uniformity_set_takes_no_new_set_until_investigated(lot):
+    record(lot, "content_uniformity", values=FAQ_SET)
+    failed = record(lot, "content_uniformity", values=STAGE_TWO_ONE_UNIT_LOW)
+    assert failed.status == "fail"
+    with pytest.raises(WrongState) as refused:
+        record(lot, "content_uniformity", values=VECTOR_A)
+    assert refused.value.fields == {"test": f"Open an investigation on result {failed.id} first."}
+    db.session.rollback()
+    investigation = open_on(lot, failed, retests=0)
+    close(investigation)
+    assert record(lot, "content_uniformity", values=VECTOR_A).status == "pass"
+    with pytest.raises(WrongState, match="one result replaces invalidated result"):
+        record(lot, "content_uniformity", values=VECTOR_A)
+
+
+def test_a_content_uniformity_retest_and_its_twenty_more_units_count_as_one_retest(lot):
+    record(lot, "content_uniformity", values=FAQ_SET)
+    failed = record(lot, "content_uniformity", values=STAGE_TWO_ONE_UNIT_LOW)
+    investigation = open_on(lot, failed, retests=1)
+    first = record(lot, "content_uniformity", values=FAQ_SET)
+    second = record(lot, "content_uniformity", values=STAGE_TWO_PASSING)
+    assert (first.retest_of_id, second.retest_of_id, second.stage1_result_id) == (
+        investigation.id,
+        investigation.id,
+        first.id,
+    )
+    assert second.status == "pass"
+    with pytest.raises(WrongState, match="allows 1 retest\\(s\\) of content_uniformity"):
+        record(lot, "content_uniformity", values=VECTOR_A)
+
+
+def test_a_failing_stage_two_of_a_retest_is_covered_while_the_investigation_is_open(lot):
+    record(lot, "content_uniformity", values=FAQ_SET)
+    failed = record(lot, "content_uniformity", values=STAGE_TWO_ONE_UNIT_LOW)
+    investigation = open_on(lot, failed, retests=2)
+    record(lot, "content_uniformity", values=FAQ_SET)
+    record(lot, "content_uniformity", values=STAGE_TWO_ONE_UNIT_LOW)
+    assert holds(lot) == [f"OOS investigation {investigation.id} on content_uniformity is open (phase I)."]
+    assert record(lot, "content_uniformity", values=VECTOR_A).retest_of_id == investigation.id
+
+
+def test_a_retest_still_planned_after_a_laboratory_cause_is_the_replacement(lot):
+    """An allowance not used while open carries on; the lab cause adds nothing beyond it."""
+    failed = failing_assay(lot)
+    investigation = open_on(lot, failed, retests=2)
+    close(investigation)
+    assert db.session.get(Investigation, investigation.id).retests_at_close == 0
+    record(lot, "assay", 99.0)
+    record(lot, "assay", 99.1)
+    with pytest.raises(WrongState) as refused:
+        record(lot, "assay", 99.2)
+    assert refused.value.message == (
+        f"Investigation {investigation.id} has no assay result left: 2 retest(s) were fixed when it "
+        f"opened, and after its laboratory cause one result replaces invalidated result {failed.id}; "
+        "2 already recorded."
+    )

@@ -320,11 +320,21 @@ def test_readings_arriving_out_of_order_are_stored_in_time_order_with_hourly_sum
 # --- the manual reading --------------------------------------------------------------------------
 
 
-def test_the_manual_reading_takes_a_comma_decimal_and_is_stored_as_manual(fridge):
+def test_the_manual_reading_is_stored_as_manual(fridge):
     moment = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    result = readings.manual_reading(user("tina"), fridge, moment, "4,6")
+    result = readings.manual_reading(user("tina"), fridge, moment, "4.6")
     assert (result.accepted, result.upload.source) == (1, "manual")
     assert unit_readings(fridge) == [(moment, 4.6)]
+
+
+def test_a_manual_reading_with_a_decimal_comma_is_refused_saying_to_use_a_point(fridge):
+    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    before = stored()
+    with pytest.raises(InvalidInput) as caught:
+        readings.manual_reading(user("tina"), fridge, moment, "4,6")
+    db.session.rollback()
+    assert "use a point as the decimal separator" in caught.value.rows[0]["message"]
+    assert stored() == before
 
 
 def test_a_manual_reading_in_the_future_is_refused(fridge):

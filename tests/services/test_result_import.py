@@ -9,10 +9,11 @@ from flask import Flask
 from qa_app.errors import InvalidInput, NotPermitted
 from qa_app.extensions import db
 from qa_app.models import AuditEvent, Result
-from qa_app.services import batches, result_import
+from qa_app.services import batches, investigations, result_import
 from tests.api.test_results_api import FAQ_SET, VECTOR_A
-from tests.builders import user
+from tests.builders import signature, user
 from tests.services.test_results import (
+    STAGE_TWO_ONE_UNIT_LOW,
     STAGE_TWO_PASSING,
     events,
     quarantined_batch,
@@ -165,7 +166,7 @@ def test_a_missing_column_is_named_on_row_one(lot):
     [
         ("LDN-000000-999,assay,100.0,1,HPLC,J. Lab,", "No batch with lot number LDN-000000-999."),
         ("{lot},assay,abc,1,HPLC,J. Lab,", "value 'abc' is not a number."),
-        ("{lot},assay,nan,1,HPLC,J. Lab,", "value 'nan' is not a finite number."),
+        ("{lot},assay,nan,1,HPLC,J. Lab,", "value 'nan' is not a number."),
         (
             "{lot},assay,100.0,1,HPLC,J. Lab,2026-11-20T10:00:00",
             "tested_at '2026-11-20T10:00:00' needs an offset, e.g. 2026-11-25T09:30:00Z.",
@@ -249,3 +250,98 @@ def test_one_bad_batch_stops_the_whole_file(lot):
 )
 def test_a_file_without_results_is_refused(lot, raw, expected):
     assert refused_rows(raw) == [expected]
+
+
+# --- no result outside the plan (domain.md §5) ------------------------------------------------
+
+
+def conflicting_rows(text: str) -> list[dict]:
+    """The rows named by the refusal of a well-formed file (api.md: a refused row fails the file
+    with 400), after checking that nothing at all was stored."""
+    before = stored()
+    with pytest.raises(InvalidInput) as refused:
+        import_as(text)
+    assert refused.value.message == "Nothing was imported: 1 row(s) need fixing."
+    assert stored() == before
+    return refused.value.rows
+
+
+def close_with_laboratory_cause(investigation_id: int) -> None:
+    investigations.close_investigation(
+        user("rob"),
+        investigation_id,
+        signature("rob", "reviewed"),
+        phase="I",
+        assignable_cause="laboratory",
+        cause="Standard prepared at the wrong dilution",
+        conclusion="Original result invalid",
+    )
+
+
+def test_a_row_for_a_test_waiting_for_its_investigation_refuses_the_whole_file(lot):
+    failed = record(lot, "assay", 80.0)
+    other = quarantined_batch()
+    text = csv_text(assay_row(other, "99.1"), assay_row(lot, "99.0"))
+    assert conflicting_rows(text) == [
+        {
+            "row": 3,
+            "message": f"{lot} assay: Assay result {failed.id} of {lot} is out of specification and no "
+            f"investigation covers it: open an investigation first. "
+            f"Open an investigation on result {failed.id} first.",
+        }
+    ]
+    assert [r.values for r in results_of(lot)] == [[80.0]]
+    assert results_of(other) == []
+
+
+def test_a_fail_then_a_pass_in_one_file_records_neither(lot):
+    text = csv_text(assay_row(lot, "80.0"), assay_row(lot, "99.0"))
+    assert [r["row"] for r in refused_rows(text)] == [3]
+    assert results_of(lot) == []
+    assert status(lot) == "quarantine"
+
+
+def test_a_failed_content_uniformity_set_takes_no_new_set_from_a_file(lot):
+    import_as(csv_text(*unit_rows(lot, FAQ_SET)))
+    import_as(csv_text(*unit_rows(lot, STAGE_TWO_ONE_UNIT_LOW, first=11)))
+    failed = results_of(lot)[-1]
+    assert failed.status == "fail"
+    [row] = conflicting_rows(csv_text(assay_row(lot), *unit_rows(lot, VECTOR_A)))
+    assert row["row"] == 3
+    assert row["message"].endswith(f"Open an investigation on result {failed.id} first.")
+
+
+def test_a_file_cannot_run_a_retest_beyond_the_allowance(lot):
+    failed = record(lot, "assay", 80.0)
+    investigation = investigations.open_investigation(
+        user("rob"), lot, result_id=failed.id, retests_allowed=0
+    )
+    [row] = conflicting_rows(csv_text(assay_row(lot, "99.0")))
+    assert row == {
+        "row": 2,
+        "message": f"{lot} assay: Investigation {investigation.id} allows 0 retest(s) of assay, fixed when "
+        "it opened; 0 already recorded. No retest left under the investigation's plan.",
+    }
+
+
+def test_a_file_may_carry_the_one_replacement_after_a_laboratory_cause(lot):
+    failed = record(lot, "assay", 80.0)
+    investigation = investigations.open_investigation(
+        user("rob"), lot, result_id=failed.id, retests_allowed=0
+    )
+    close_with_laboratory_cause(investigation.id)
+    import_as(csv_text(assay_row(lot, "99.0")))
+    assert [(r.values, r.retest_of_id) for r in results_of(lot)] == [
+        ([80.0], None),
+        ([99.0], investigation.id),
+    ]
+    [row] = conflicting_rows(csv_text(assay_row(lot, "99.5")))
+    assert row["message"].endswith("No retest or replacement left under the investigation's plan.")
+
+
+def test_bad_rows_and_conflicting_rows_together_are_a_bad_file(lot):
+    failed = record(lot, "assay", 80.0)
+    other = quarantined_batch()
+    rows = refused_rows(csv_text(assay_row(lot, "99.0"), *unit_rows(other, VECTOR_A[:9])))
+    assert [r["row"] for r in rows] == [2, 3]
+    assert rows[0]["message"].endswith(f"Open an investigation on result {failed.id} first.")

@@ -386,11 +386,15 @@ def test_a_failing_result_takes_an_awaiting_batch_on_hold(lot):
 
 
 def test_a_passing_result_never_outvotes_a_failing_one(lot):
-    record(lot, "assay", 111.0)
-    record(lot, "assay", 100.0)
+    failed = record(lot, "assay", 111.0)
+    with pytest.raises(WrongState) as refused:  # no retest outside an investigation's plan
+        record(lot, "assay", 100.0)
+    assert refused.value.fields == {"test": f"Open an investigation on result {failed.id} first."}
+    db.session.rollback()
     record(lot, "content_uniformity", values=VECTOR_A)
     record(lot, "appearance", "Conforms")
     assert status(lot) == "on_hold"
+    assert result_count(lot) == 3
 
 
 def test_a_failing_test_that_is_not_required_still_holds_the_batch(shared_app):

@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from config import TestConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30.0
 
@@ -53,6 +55,7 @@ class Server:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "SECRET_KEY": self.secret_key,
+            "QA_AUDIT_KEY": TestConfig.QA_AUDIT_KEY,  # the key the tests' set-up sealed with
             "PYTHONUNBUFFERED": "1",
         }
         command = [

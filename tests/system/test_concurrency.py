@@ -21,10 +21,10 @@ import sqlalchemy as sa
 
 from qa_app.domain import temperature_sums
 from qa_app.extensions import db
-from qa_app.models import AuditEvent, Batch, LotCounter, Reading, ReadingHour, ReadingUpload
-from qa_app.services import audit, batches, clock, storage
+from qa_app.models import AuditEvent, Batch, LotCounter, Reading, ReadingHour, ReadingUpload, Result
+from qa_app.services import audit, batches, clock, investigations, results, storage
 from qa_app.services.readings import HOUR_COLUMNS
-from tests.builders import setup_master_data, user
+from tests.builders import setup_master_data, signature, user
 from tests.conftest import build_app
 
 
@@ -279,3 +279,53 @@ def assert_hourly_sums_match_a_rebuild(unit_id: int) -> None:
                 assert value == want[name], (name, got["hour"])
             else:
                 assert value == pytest.approx(want[name], rel=1e-9, abs=1e-9), (name, got["hour"])
+
+
+# --- retests within the plan (domain.md §5) ---------------------------------------------------
+
+
+def test_eight_retests_at_once_take_the_two_the_plan_allows_then_one_replacement(app, lots, auth):
+    """An OOS assay under an investigation allowing 2 retests: 8 posted at once record 2 and
+    refuse 6 with 409; after a laboratory cause, 4 replacements at once record exactly 1."""
+    with app.app_context():
+        tina = user("tina")
+        batch = batches.create_batch(
+            tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api"]
+        )
+        lot, calculation = batch.lot_number, batch.calculation
+        batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"])
+        batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"])
+        batches.record_component(tina, lot, barcode=lots["caps"], count=100)
+        batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
+        batches.record_weight_check(tina, lot, [225.0] * 10)
+        batches.complete(tina, lot, actual_yield=100, storage_unit="SHELF-1")
+        failed = results.record_result(tina, lot, test="assay", value=85.0)
+        investigation = investigations.open_investigation(
+            user("rob"), lot, result_id=failed.id, retests_allowed=2
+        ).id
+    headers = auth.token("tina")
+
+    def retest(i: int) -> int:
+        body = {"test": "assay", "value": 99.0 + i / 10}
+        return (
+            app.test_client().post(f"/api/v1/batches/{lot}/results", json=body, headers=headers).status_code
+        )
+
+    assert Counter(together(8, retest)) == {201: 2, 409: 6}
+    with app.app_context():
+        investigations.close_investigation(
+            user("rob"),
+            investigation,
+            signature("rob", "reviewed"),
+            phase="I",
+            assignable_cause="laboratory",
+            cause="Standard prepared at the wrong dilution",
+            conclusion="Original result invalid",
+        )
+    assert Counter(together(4, retest)) == {201: 1, 409: 3}
+    with app.app_context():
+        linked = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Result).where(Result.retest_of_id == investigation)
+        )
+        assert linked == 3
+        assert audit_actions(lot)["result.recorded"] == 4

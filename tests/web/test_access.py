@@ -32,6 +32,8 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("auth.login", "GET"): PUBLIC,
     ("auth.login", "POST"): PUBLIC,
     ("auth.logout", "POST"): ANY,
+    ("auth.change_password", "GET"): ANY,
+    ("auth.change_password", "POST"): ANY,
     ("main.home", "GET"): ANY,
     ("admin.users", "GET"): ADMIN,
     ("admin.new_user", "GET"): ADMIN,
@@ -80,6 +82,8 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("materials.reject", "POST"): REVIEWER,
     ("materials.new_material", "GET"): ADMIN,
     ("materials.new_material", "POST"): ADMIN,
+    ("materials.edit_material", "GET"): ADMIN,
+    ("materials.edit_material", "POST"): ADMIN,
     ("formulas.index", "GET"): ANY,
     ("formulas.formula", "GET"): ANY,
     ("formulas.new", "GET"): ADMIN,
@@ -101,6 +105,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("storage.record_disposition", "POST"): REVIEWER,
     ("api.list_materials", "GET"): ANY,
     ("api.create_material", "POST"): ADMIN,
+    ("api.change_material", "PATCH"): ADMIN,
     ("api.list_lots", "GET"): ANY,
     ("api.receive_lot", "POST"): COMPOUNDERS,
     ("api.get_lot", "GET"): ANY,
@@ -161,7 +166,12 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
 }
 
 # Starting or ending one's own session changes no record, so even the inspector may.
-SESSION_DOORS = {("auth.login", "POST"), ("auth.logout", "POST"), ("api.issue_token", "POST")}
+SESSION_DOORS = {
+    ("auth.login", "POST"),
+    ("auth.logout", "POST"),
+    ("auth.change_password", "POST"),  # one's own password: every role keeps its account safe
+    ("api.issue_token", "POST"),
+}
 # Comparing an uploaded PDF with a certificate's stored hash changes no record either.
 READ_ONLY_POSTS = {("verify.certificate", "POST")}
 UNCHECKED_ENDPOINTS = {"static"}
@@ -205,6 +215,7 @@ def walk_app(databases, tmp_path_factory) -> Iterator[Flask]:
             "username": TARGET,
             "barcode": lots["api"],
             "code": FORMULA,
+            "material_code": "NTX-HCL",
             "lot_number": batch.lot_number,
             "investigation_id": 1,
             "result_id": 1,

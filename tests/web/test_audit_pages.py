@@ -130,3 +130,17 @@ def test_a_technician_is_refused_the_audit_trail(client, users, path):
     response = client.get(path)
     assert response.status_code == 403
     assert "This page needs the role reviewer or admin or inspector." in messages(text(response))
+
+
+def test_the_chain_check_names_an_event_rewritten_with_every_later_hash_recomputed(app, reviewer):
+    from tests.services.test_audit import _rewrite_and_recompute, _unprotect
+
+    _unprotect(app)
+    _rewrite_and_recompute(app, 2, "nothing happened")
+    response = reviewer.get("/audit/verify")
+    assert response.status_code == 200
+    assert messages(text(response)) == [
+        "BROKEN at event 2: its seal does not match the audit key: the event was rewritten, or this "
+        "is not the key it was sealed with. The 1 events before it are intact. Preserve the database "
+        "as it is and inform the pharmacist in charge."
+    ]

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from qa_app.services import batches, clock
+from qa_app.services import batches, clock, storage
 from tests.builders import setup_master_data, signature, user
 from tests.conftest import PASSWORD
 from tests.web.pages import element_ids, field_error, input_value, messages, sign_in, text
@@ -194,7 +194,10 @@ BAD_NEW_BATCH = [
         id="strength below 0.5 mg",
     ),
     pytest.param(
-        {"strength_mg": "abc"}, "strength_mg", "Not a valid decimal value.", id="strength not a number"
+        {"strength_mg": "abc"},
+        "strength_mg",
+        "'abc' is not a number: use the digits 0-9 and a point, e.g. 12.5.",
+        id="strength not a number",
     ),
     pytest.param(
         {"quantity": "-5"},
@@ -508,17 +511,27 @@ def test_a_discard_without_a_reason_is_refused(tina, lots, draft):
     assert field_error(text(response), "reason") == "Give the reason."
 
 
-def test_a_completed_batch_moves_to_the_fridge(app, tina, lots, draft):
+def test_a_completed_batch_moves_to_another_room_unit(app, tina, lots, draft):
     completed(app, draft, lots)
-    response = tina.post(f"/batches/{draft}/move", data={"storage_unit": "FRIDGE-1"})
+    with app.app_context():
+        storage.create_unit(user("ada"), code="SHELF-2", name="Second room shelf", condition="room")
+    response = tina.post(f"/batches/{draft}/move", data={"storage_unit": "SHELF-2"})
     assert response.status_code == 302
     page = text(tina.get(f"/batches/{draft}"))
     assert messages(page) == ["Batch moved."]
-    assert row(page, "Storage").endswith("now in FRIDGE-1 (Refrigerator)")
+    assert row(page, "Storage").endswith("now in SHELF-2 (Second room shelf)")
     rows = location_rows(page)
     assert len(rows) == 2
     assert rows[0].endswith("SHELF-1 — Room shelf tina")
-    assert rows[1].endswith("FRIDGE-1 — Refrigerator tina")
+    assert rows[1].endswith("SHELF-2 — Second room shelf tina")
+
+
+def test_capsules_stored_at_room_temperature_are_not_moved_to_the_fridge(app, tina, lots, draft):
+    completed(app, draft, lots)
+    response = tina.post(f"/batches/{draft}/move", data={"storage_unit": "FRIDGE-1"})
+    assert response.status_code == 400
+    assert field_error(text(response), "storage_unit") == "Choose a room unit: the formula's storage is room."
+    assert len(location_rows(text(tina.get(f"/batches/{draft}")))) == 1
 
 
 def test_a_move_to_the_unit_it_is_in_is_refused(app, tina, lots, draft):

@@ -241,7 +241,7 @@ def test_a_bud_needs_days_with_a_reference(client, master):
     response = create(client, bud_category="", bud_days="30", bud_reference="")
     assert response.status_code == 400
     assert field_error(text(response), "bud_category") == (
-        "Choose a USP category, or give days (1–3650) with a literature reference of at least 3 characters."
+        "Choose a USP category, or give days (1–180) with a literature reference of at least 20 characters."
     )
 
 

@@ -17,6 +17,7 @@ NEW_LOT = {
     "lot_number": "N9",
     "expiry_date": "2030-06-30",
     "assay_percent": "99.0",
+    "assay_basis": "as_is",
 }
 
 
@@ -92,7 +93,12 @@ def test_the_received_date_starts_as_today(app, client, lots):
 
 def test_an_anhydrous_assay_with_water_is_converted_to_as_is(app, client, lots):
     sign_in(client, "tina")
-    data = NEW_LOT | {"received_date": clock_today(app), "assay_percent": "99.5", "water_percent": "0.8"}
+    data = NEW_LOT | {
+        "received_date": clock_today(app),
+        "assay_percent": "99.5",
+        "assay_basis": "anhydrous",
+        "water_percent": "0.8",
+    }
     response = client.post("/lots/new", data=data, follow_redirects=True)
     page = text(response)
     assert "Assay (as is)</th><td>98.704 %" in page

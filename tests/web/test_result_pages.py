@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from flask import Flask
 
 from qa_app.extensions import db
-from qa_app.models import Investigation
+from qa_app.models import Investigation, Result
 from tests.api.test_results_api import FAQ_SET, VECTOR_A
 from tests.conftest import PASSWORD
 from tests.services.test_results import (
+    STAGE_TWO_ONE_UNIT_LOW,
     STAGE_TWO_PASSING,
     quarantined_batch,
     record,
@@ -335,3 +336,85 @@ def test_a_bad_csv_is_refused_with_a_table_of_the_rows_to_fix(client, lot, share
         ["4", "No batch with lot number LDN-000000-999."],
     ]
     assert "No result yet." in results_section(text(client.get(f"/batches/{lot}")))
+
+
+# --- no result outside the plan (domain.md §5) ------------------------------------------------
+
+
+def test_a_retest_before_an_investigation_is_refused_on_the_page(client, lot, shared_app):
+    as_user(client, "tina")
+    post_result(client, lot, "assay", "80.0")
+    failed = in_app(shared_app, lambda: db.session.scalar(sa.select(sa.func.max(Result.id))))
+    response = post_result(client, lot, "assay", "99.0")
+    assert response.status_code == 409
+    page = text(response)
+    assert messages(page) == [
+        f"Assay result {failed} of {lot} is out of specification and no investigation covers it: "
+        "open an investigation first."
+    ]
+    assert field_error(page, "r-assay-value") == f"Open an investigation on result {failed} first."
+    assert input_value(page, "r-assay-value") == "99.0"  # kept as typed
+    shown = results_section(page)
+    assert "80.0 → reported 80.0 % LC" in shown
+    assert "99.0 → reported" not in shown
+
+
+def test_after_a_laboratory_cause_the_page_takes_one_replacement(client, lot, shared_app):
+    failed = in_app(shared_app, lambda: record(lot, "assay", 80.0).id)
+    as_user(client, "rob")
+    _page, investigation = open_and_find(client, shared_app, lot, failed, retests="0")
+    refused = post_result(client, lot, "assay", "99.0")
+    assert refused.status_code == 409
+    assert messages(text(refused)) == [
+        f"Investigation {investigation} allows 0 retest(s) of assay, fixed when it opened; 0 already recorded."
+    ]
+    closed = client.post(
+        f"/batches/{lot}/investigations/{investigation}/close",
+        data=close_form(investigation),
+        follow_redirects=True,
+    )
+    assert messages(text(closed)) == ["Investigation closed and signed."]
+    page = text(post_result(client, lot, "assay", "99.0"))
+    assert messages(page) == ["assay: Assay 99.0 % LC is within 90.0–110.0 % LC"]
+    again = post_result(client, lot, "assay", "99.1")
+    assert again.status_code == 409
+    page = text(again)
+    assert messages(page) == [
+        f"Investigation {investigation} has no assay result left: 0 retest(s) were fixed when it opened, "
+        f"and after its laboratory cause one result replaces invalidated result {failed}; 1 already recorded."
+    ]
+    assert (
+        field_error(page, "r-assay-value") == "No retest or replacement left under the investigation's plan."
+    )
+
+
+def test_a_failed_content_uniformity_set_takes_no_new_grid_until_investigated(client, lot, shared_app):
+    as_user(client, "tina")
+    post_result(client, lot, "content_uniformity", values=FAQ_SET)
+    post_result(client, lot, "content_uniformity", values=STAGE_TWO_ONE_UNIT_LOW)
+    failed = in_app(shared_app, lambda: db.session.scalar(sa.select(sa.func.max(Result.id))))
+    response = post_result(client, lot, "content_uniformity", values=VECTOR_A)
+    assert response.status_code == 409
+    page = text(response)
+    grid = re.search(r'<fieldset class="cu-grid"[^>]*>(.*?)</fieldset>', page, re.S).group(1)
+    assert f"Open an investigation on result {failed} first." in words(grid)
+    assert [input_value(page, f"r-content_uniformity-values-{i}") for i in range(10)] == [
+        str(v) for v in VECTOR_A
+    ]
+    assert "AV = 3.4" not in results_section(page)
+
+
+def test_the_import_page_names_the_row_that_waits_for_an_investigation(client, lot, shared_app):
+    failed = in_app(shared_app, lambda: record(lot, "assay", 80.0).id)
+    content = f"{HEADER}\n{lot},assay,99.0,1,HPLC,J. Lab,2026-11-20T10:00:00Z\n".encode()
+    response = upload(as_user(client, "tina"), content)
+    assert response.status_code == 400
+    page = text(response)
+    assert messages(page) == ["Nothing was imported: 1 row(s) need fixing."]
+    table = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
+    cells = [words(cell) for cell in re.findall(r"<td>(.*?)</td>", table, re.S)]
+    assert cells == [
+        "2",
+        f"{lot} assay: Assay result {failed} of {lot} is out of specification and no investigation "
+        f"covers it: open an investigation first. Open an investigation on result {failed} first.",
+    ]

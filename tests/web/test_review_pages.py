@@ -163,16 +163,17 @@ def test_a_rejection_without_a_reason_is_refused_beside_the_field(shared_app):
 def test_recall_in_the_browser_then_verification_shows_revoked(shared_app, ready):
     client = signed_in(shared_app, "rita")
     client.post(f"/review/{ready}/release", data=sign_form("release", "rita"))
-    number = in_app(shared_app, lambda: certificates.current_for(batches.get_batch(ready).id).number)
+    issued = in_app(shared_app, lambda: certificates.current_for(batches.get_batch(ready).id))
+    number, code = issued.number, issued.verification_code
 
-    valid_page = text(shared_app.test_client().get(f"/verify/{number}"))
+    valid_page = text(shared_app.test_client().get(f"/verify/{number}?code={code}"))
     valid = words(valid_page)
     recalled = client.post(
         f"/review/{ready}/recall",
         data=sign_form("recall", "rita", reason="Customer complaint: <b>wrong colour</b>"),
         follow_redirects=True,
     )
-    revoked = words(text(shared_app.test_client().get(f"/verify/{number}")))
+    revoked = words(text(shared_app.test_client().get(f"/verify/{number}?code={code}")))
 
     assert f"Certificate {number}, version 1" in valid
     assert "Valid: issued by Compounding Pharmacy and not revoked." in valid

@@ -37,4 +37,4 @@ def export_csv():
 @roles_required(*READERS)
 def verify():
     """Recompute the hash chain and say whether any event was altered, removed or reordered."""
-    return render_template("audit/verify.html", check=audit.verify_chain())
+    return render_template("audit/verify.html", check=audit.verify_chain(), unsealed_problem=audit.UNSEALED)

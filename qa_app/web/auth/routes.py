@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from qa_app.errors import NotAuthenticated
+from qa_app.errors import NotAuthenticated, ServiceError
 from qa_app.services import accounts
-from qa_app.web.auth.forms import LoginForm
+from qa_app.web.auth.forms import LoginForm, PasswordChangeForm
+from qa_app.web.forms import apply_field_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -35,13 +36,40 @@ def login():
             form.form_errors.append(exc.message)
             form.password.data = ""
             return render_template("auth/login.html", form=form), 401
-        session.clear()  # a fresh session on sign-in: no fixation
-        login_user(user)
-        session.permanent = True
-        session["seen"] = datetime.now(UTC).timestamp()
+        _start_session(user)
         return redirect(_safe_next(request.args.get("next")))
     status = 400 if form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _start_session(user) -> None:
+    session.clear()  # a fresh session on sign-in: no fixation
+    login_user(user)
+    session.permanent = True
+    session["seen"] = datetime.now(UTC).timestamp()
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password: every other session and API token of the account ends."""
+    form = PasswordChangeForm()
+    status = 400 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+        except ServiceError as exc:
+            apply_field_errors(form, exc)
+            status = exc.status
+        else:
+            _start_session(user)  # this workstation stays signed in, under the new session version
+            flash(
+                "Your password is changed. Your other sessions and API tokens have ended; sign in "
+                "there again.",
+                "success",
+            )
+            return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])

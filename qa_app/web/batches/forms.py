@@ -3,14 +3,14 @@
 from datetime import datetime
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, FieldList, FileField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.fields import DateTimeLocalField
+from wtforms import FieldList, FileField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from qa_app.errors import InvalidInput
 from qa_app.services import clock
-from qa_app.web.forms import SignatureFields
+from qa_app.validation import COMMA_HINT, parse_decimal
+from qa_app.web.forms import LocalDateTimeField, PlainDecimalField, PlainIntegerField, SignatureFields
 
 SCAN_HINT = "Scan the lot's barcode (or type it and press Enter)."
 
@@ -26,22 +26,22 @@ def decimal_or_none(field) -> float | None:
 
 class NewBatchForm(FlaskForm):
     formula = SelectField("Formula (approved version)", validators=[DataRequired("Choose a formula.")])
-    strength_mg = DecimalField(
+    strength_mg = PlainDecimalField(
         "Strength per dose (mg)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )
-    concentration = DecimalField(
+    concentration = PlainDecimalField(
         "Concentration (mg/mL or mg/g; liquids and creams)",
         places=None,
         validators=[Optional()],
         render_kw={"inputmode": "decimal"},
     )
-    dose_amount = DecimalField(
+    dose_amount = PlainDecimalField(
         "Dose volume (mL) or dose (g; liquids and creams)",
         places=None,
         validators=[Optional()],
         render_kw={"inputmode": "decimal"},
     )
-    quantity = DecimalField(
+    quantity = PlainDecimalField(
         "Quantity (capsules, mL or g)",
         places=None,
         validators=[InputRequired("Give the quantity to make.")],
@@ -52,7 +52,7 @@ class NewBatchForm(FlaskForm):
         validators=[Optional(), Length(max=60)],
         render_kw={"autocomplete": "off", "data-scan": "true"},
     )
-    compounded_at = DateTimeLocalField(
+    compounded_at = LocalDateTimeField(
         "Compounding started (only for a record entered afterwards)", validators=[Optional()]
     )
 
@@ -63,10 +63,10 @@ class ComponentForm(FlaskForm):
         validators=[DataRequired("Scan the lot's barcode.")],
         render_kw={"autocomplete": "off", "data-scan": "true", "autofocus": True},
     )
-    quantity_mg = DecimalField(
+    quantity_mg = PlainDecimalField(
         "Weighed (mg)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )
-    count = IntegerField("Count (containers such as capsule shells)", validators=[Optional()])
+    count = PlainIntegerField("Count (containers such as capsule shells)", validators=[Optional()])
     balance = StringField("Balance", validators=[Optional(), Length(max=60)])
     deviation_reason = StringField(
         "Deviation reason (outside the weighing tolerance)", validators=[Optional(), Length(max=2000)]
@@ -83,35 +83,41 @@ class WeightCheckForm(FlaskForm):
         validators=[DataRequired("Enter the individual capsule weights.")],
         render_kw={"rows": 6},
     )
+    reason = TextAreaField(
+        "Reason for a new check after a failed one (what was found and done)",
+        validators=[Length(max=2000)],
+        render_kw={"rows": 2},
+    )
 
     def weights_mg(self) -> list[float]:
-        parts = (self.weights.data or "").replace(",", " ").replace(";", " ").split()
-        try:
-            return [float(p) for p in parts]
-        except ValueError:
-            bad = next(p for p in parts if not _is_number(p))
-            raise InvalidInput(
-                f"{bad!r} is not a weight.", {"weights": f"{bad!r} is not a number of mg."}
-            ) from None
+        """One weight per line (a pasted spreadsheet column), in plain digits with a point.
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        A comma is refused, never read as a separator: "225,3" is one weight written the
+        European way, not the two weights 225 and 3.
+        """
+        weights = []
+        for part in (self.weights.data or "").split():
+            if "," in part:
+                message = f"{part[:40]!r}: {COMMA_HINT}, one weight per line."
+                raise InvalidInput(f"{part[:40]!r} is not a weight.", {"weights": message})
+            try:
+                weights.append(parse_decimal(part))
+            except ValueError:
+                raise InvalidInput(
+                    f"{part[:40]!r} is not a weight.", {"weights": f"{part[:40]!r} is not a number of mg."}
+                ) from None
+        return weights
 
 
 class CompleteForm(FlaskForm):
-    actual_yield = DecimalField(
+    actual_yield = PlainDecimalField(
         "Actual yield (capsules, mL or g)",
         places=None,
         validators=[InputRequired("Give the actual yield.")],
         render_kw={"inputmode": "decimal"},
     )
     storage_unit = SelectField("Storage unit", validators=[DataRequired("Choose where the batch is stored.")])
-    at = DateTimeLocalField("Placed there at (default now)", validators=[Optional()])
+    at = LocalDateTimeField("Placed there at (default now)", validators=[Optional()])
     deviation_reason = StringField("Deviation reason (yield outside 95–105 %)", validators=[Optional()])
 
     def __init__(self, *args, **kwargs) -> None:
@@ -127,7 +133,7 @@ class DiscardForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     storage_unit = SelectField("Move to", validators=[DataRequired("Choose a storage unit.")])
-    at = DateTimeLocalField("Moved at (default now)", validators=[Optional()])
+    at = LocalDateTimeField("Moved at (default now)", validators=[Optional()])
 
 
 class ResultForm(FlaskForm):
@@ -137,7 +143,7 @@ class ResultForm(FlaskForm):
     values = FieldList(StringField("Unit", validators=[Optional()]), min_entries=10, max_entries=20)
     method = StringField("Method", validators=[Optional(), Length(max=200)])
     analyst = StringField("Analyst", validators=[Optional(), Length(max=200)])
-    tested_at = DateTimeLocalField("Tested at (default now)", validators=[Optional()])
+    tested_at = LocalDateTimeField("Tested at (default now)", validators=[Optional()])
 
     def number_values(self) -> list[float]:
         """The grid's filled cells as numbers (the service checks how many there must be)."""
@@ -147,11 +153,11 @@ class ResultForm(FlaskForm):
             if not text:
                 continue
             try:
-                numbers.append(float(text.replace(",", ".")))
-            except ValueError:
+                numbers.append(parse_decimal(text))
+            except ValueError as exc:
                 raise InvalidInput(
-                    f"Unit {i + 1}: {text!r} is not a number.",
-                    {"values": f"Unit {i + 1}: {text!r} is not a number."},
+                    f"Unit {i + 1}: {text[:40]!r} is not a number.",
+                    {"values": f"Unit {i + 1}: {text[:40]!r} {exc}."},
                 ) from None
         return numbers
 
@@ -160,15 +166,14 @@ class ResultForm(FlaskForm):
         if kind != "range":
             return text
         try:
-            return float(text.replace(",", "."))
-        except ValueError:
-            raise InvalidInput(
-                f"{text!r} is not a number.", {"value": "Give the result as a number."}
-            ) from None
+            return parse_decimal(text)
+        except ValueError as exc:
+            wrong = f"{text[:40]!r} {exc}." if "," in text else "Give the result as a number."
+            raise InvalidInput(f"{text[:40]!r} is not a number.", {"value": wrong}) from None
 
 
 class OpenInvestigationForm(FlaskForm):
-    retests_allowed = IntegerField(
+    retests_allowed = PlainIntegerField(
         "Retests allowed (fixed now, before any retest)",
         validators=[InputRequired("Fix the number of retests (0–10).")],
     )

@@ -2,19 +2,20 @@
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from qa_app.errors import ServiceError
 from qa_app.extensions import db
 from qa_app.models import BATCH_STATUSES
-from qa_app.reports.labels import BatchLabel, batch_label_pdf
+from qa_app.reports.labels import batch_label_pdf
 from qa_app.services import (
     batch_view,
     batches,
     formulas,
     investigations,
+    labels,
     result_import,
     results,
     storage,
@@ -69,7 +70,9 @@ def index():
 def _formula_choices() -> list[SelectChoice]:
     return [
         SelectChoice(
-            f.code, f"{f.code} — {f.name} (v{f.approved.version}, {f.approved.dosage_form.replace('_', ' ')})"
+            f.code,
+            f"{f.code} — {f.name} (v{f.approved.version}, {f.approved.dosage_form.replace('_', ' ')})"
+            + (" — breaks a preparation rule: no new batch" if formulas.broken_rules(f.approved) else ""),
         )
         for f in formulas.list_formulas()
         if f.approved is not None
@@ -130,7 +133,7 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         forms[submitted[0]] = submitted[1]
     units = [
         SelectChoice(u.code, f"{u.code} — {u.name} ({u.min_c:g}–{u.max_c:g} °C)")
-        for u in storage.list_units()
+        for u in batches.fitting_units(view.batch)
     ]
     for name in ("complete", "move"):
         if not forms[name].storage_unit.choices:
@@ -235,7 +238,7 @@ def weight_check(lot_number: str):
     outcome: dict[str, str] = {}
 
     def run(form) -> None:
-        check = batches.record_weight_check(current_user, lot_number, form.weights_mg())
+        check = batches.record_weight_check(current_user, lot_number, form.weights_mg(), form.reason.data)
         outcome["message"] = check.summary["message"]
         outcome["category"] = "success" if check.passed else "error"
 
@@ -301,27 +304,10 @@ def move(lot_number: str):
 
 @bp.route("/<lot_number>/label.pdf")
 def label(lot_number: str):
-    """The batch label: product, strength, lot, BUD, storage and the Code 128 of the lot number."""
+    """The batch label: product, the naltrexone hydrochloride amount, form and route, the quantity
+    made, lot, BUD, storage and the Code 128 of the lot number."""
     b = batches.get_batch(lot_number)
-    body = b.formula_version.body
-    per = "capsule" if b.dosage_form == "capsule" else "dose"
-    storage_text = {"room": "Store at 20–25 °C", "refrigerated": "Store refrigerated at 2–8 °C"}[
-        body["storage"]
-    ]
-    unit = {"capsule": "capsules", "oral_liquid": "mL", "sublingual_drops": "mL", "cream": "g"}[b.dosage_form]
-    pdf = batch_label_pdf(
-        BatchLabel(
-            lot_number=b.lot_number,
-            product=body["name"],
-            strength=f"{b.strength_mg:g} mg per {per}",
-            dosage_form=b.dosage_form.replace("_", " "),
-            quantity=f"{b.quantity:g} {unit}",
-            bud=b.bud,
-            storage=storage_text,
-            pharmacy_name=current_app.config["QA_PHARMACY_NAME"],
-            status=b.status,
-        )
-    )
+    pdf = batch_label_pdf(labels.batch_label(b))
     return Response(
         pdf,
         mimetype="application/pdf",
@@ -358,7 +344,9 @@ def add_result(lot_number: str, test: str):
             "error" if result.status == "fail" else "success",
         )
 
-    return _act(lot_number, f"result:{test}", run, None, form=form, anchor="results")
+    # A refusal of the test itself (no result outside the plan) is shown beside the value typed.
+    beside = {"test": "values" if spec["kind"] == "content_uniformity" else "value"}
+    return _act(lot_number, f"result:{test}", run, None, form=form, anchor="results", aliases=beside)
 
 
 @bp.route("/<lot_number>/investigations/<int:result_id>", methods=["POST"])

@@ -9,12 +9,12 @@ import json
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from qa_app.domain.formula_schema import BUD_CATEGORY_NAMES, DOSAGE_FORMS, default_specification
 from qa_app.errors import ServiceError
-from qa_app.web.forms import SignatureFields
+from qa_app.web.forms import PlainDecimalField, PlainIntegerField, SignatureFields
 
 SIGNATURE_ALIASES = {"signature.username": "sig_username", "signature.password": "sig_password"}
 NUMBER_FIELDS = (
@@ -26,7 +26,7 @@ NUMBER_FIELDS = (
 )
 TEXT_FIELDS = ("description", "capsule_size", "container", "label_text")
 BUD_HELP = (
-    "Choose a USP category, or give days (1–3650) with a literature reference of at least 3 characters."
+    "Choose a USP category, or give days (1–180) with a literature reference of at least 20 characters."
 )
 COMPONENTS_HINT = (
     "One per line: the material code and its role (api, filler, vehicle or container), "
@@ -119,29 +119,29 @@ class FormulaForm(FlaskForm):
     dosage_form = SelectField(
         "Dosage form", choices=[SelectChoice(f, f.replace("_", " ")) for f in DOSAGE_FORMS]
     )
-    strength_min_mg = DecimalField(
+    strength_min_mg = PlainDecimalField(
         "Lowest strength (mg per dose)",
         places=None,
         validators=[Optional()],
         render_kw={"inputmode": "decimal"},
     )
-    strength_max_mg = DecimalField(
+    strength_max_mg = PlainDecimalField(
         "Highest strength (mg per dose)",
         places=None,
         validators=[Optional()],
         render_kw={"inputmode": "decimal"},
     )
-    fill_weight_mg = DecimalField(
+    fill_weight_mg = PlainDecimalField(
         "Calibrated fill weight per capsule (mg)",
         places=None,
         validators=[Optional()],
         render_kw={"inputmode": "decimal"},
     )
     capsule_size = StringField("Capsule size", validators=[Length(max=10)])
-    overage_percent = DecimalField(
+    overage_percent = PlainDecimalField(
         "Overage (%)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )
-    weighing_tolerance_percent = DecimalField(
+    weighing_tolerance_percent = PlainDecimalField(
         "Weighing tolerance (± %)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )
     components = TextAreaField("Components", render_kw={"rows": 4})
@@ -163,7 +163,7 @@ class FormulaForm(FlaskForm):
             *[SelectChoice(c, c.replace("_", " ")) for c in BUD_CATEGORY_NAMES],
         ],
     )
-    bud_days = IntegerField("BUD: days", validators=[Optional()])
+    bud_days = PlainIntegerField("BUD: days", validators=[Optional()])
     bud_reference = StringField("BUD: literature reference for the days", validators=[Length(max=500)])
     specification = TextAreaField("Specification", render_kw={"rows": 12, "spellcheck": "false"})
 
@@ -244,6 +244,8 @@ def _describe(name: str, message: str, body: dict[str, Any]) -> tuple[str, str]:
     if head == "bud":
         if name in ("bud.days", "bud.reference"):
             return f"bud_{parts[1]}", message
+        if name == "bud.category":
+            return "bud_category", message
         return "bud_category", BUD_HELP
     return head, message
 

@@ -28,7 +28,9 @@ HINTS = {"components": COMPONENTS_HINT, "specification": SPECIFICATION_HINT}
 @bp.route("/")
 def index():
     """Every formula with its approved version and the draft waiting for approval, if any."""
-    return render_template("formulas/index.html", formulas=formulas.list_formulas())
+    return render_template(
+        "formulas/index.html", formulas=formulas.list_formulas(), broken_rules=formulas.broken_rules
+    )
 
 
 def _render_formula(formula: Formula, version: str | None, form=None, status: int = 200):
@@ -43,6 +45,7 @@ def _render_formula(formula: Formula, version: str | None, form=None, status: in
         formula=formula,
         selected=selected,
         draft=formula.draft,
+        broken=formulas.broken_rules(selected),
         approve_form=form or ApproveFormulaForm(formdata=None),
     ), status
 

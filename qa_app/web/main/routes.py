@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from qa_app.services import accounts, worklists
+from qa_app.services import accounts, excursions, worklists
 
 bp = Blueprint("main", __name__)
 
@@ -15,6 +15,7 @@ def home():
     compounder = current_user.has_role("technician", "reviewer")
     reviewer = current_user.has_role("reviewer")
     approver = current_user.has_role("reviewer", "admin")
+    open_excursions = worklists.open_excursions() if reviewer else []
     return render_template(
         "main/home.html",
         my_drafts=worklists.my_drafts(current_user) if compounder else [],
@@ -25,7 +26,8 @@ def home():
         awaiting_results=worklists.awaiting_results() if compounder else [],
         review_queue=worklists.review_queue() if reviewer else None,
         open_investigations=worklists.open_investigations() if reviewer else [],
-        open_excursions=worklists.open_excursions() if reviewer else [],
+        open_excursions=open_excursions,
+        excursion_states=excursions.states(open_excursions),
         awaiting_disposition=worklists.awaiting_disposition() if reviewer else [],
         security_events=accounts.recent_security_events() if current_user.has_role("admin") else [],
         last_sign_in=accounts.previous_sign_in(current_user),

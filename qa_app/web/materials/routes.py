@@ -14,8 +14,10 @@ from qa_app.web.access import roles_required
 from qa_app.web.forms import apply_field_errors
 from qa_app.web.materials.forms import (
     ASSAY_HINT,
+    LIMIT_HINT,
     SIGNATURE_ALIASES,
     ApproveLotForm,
+    EditMaterialForm,
     NewMaterialForm,
     ReceiveLotForm,
     RejectLotForm,
@@ -65,6 +67,7 @@ def new_lot():
                 received_date=form.received_date.data,
                 assay_percent=float_or_none(form.assay_percent),
                 water_percent=float_or_none(form.water_percent),
+                assay_basis=(form.assay_basis.data or None) if form.assay_percent.data is not None else None,
             )
         except ServiceError as exc:
             apply_field_errors(form, exc)
@@ -90,7 +93,15 @@ def _render_lot(barcode: str, submitted: tuple[str, object] | None = None, statu
     if submitted is not None:
         forms[submitted[0]] = submitted[1]
     assay = round_half_up(check.lot.assay_percent, 1) if check.lot.assay_percent is not None else None
-    return render_template("materials/lot.html", check=check, lot=check.lot, forms=forms, assay=assay), status
+    return render_template(
+        "materials/lot.html",
+        check=check,
+        lot=check.lot,
+        forms=forms,
+        assay=assay,
+        monograph=materials.monograph_check(check.lot),
+        approver_problem=materials.approver_problem(current_user, check.lot),
+    ), status
 
 
 @bp.route("/<barcode>")
@@ -196,7 +207,12 @@ def new_material():
     if form.validate_on_submit():
         try:
             material = materials.create_material(
-                current_user, code=form.code.data, name=form.name.data, kind=form.kind.data
+                current_user,
+                code=form.code.data,
+                name=form.name.data,
+                kind=form.kind.data,
+                assay_min_percent=float_or_none(form.assay_min_percent),
+                assay_max_percent=float_or_none(form.assay_max_percent),
             )
         except ServiceError as exc:
             apply_field_errors(form, exc)
@@ -206,4 +222,33 @@ def new_material():
             return redirect(url_for("materials.material_list"))
     if form.errors and status == 200:
         status = 400
-    return render_template("materials/new_material.html", form=form), status
+    return render_template("materials/new_material.html", form=form, limit_hint=LIMIT_HINT), status
+
+
+@bp.route("/materials/<material_code>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def edit_material(material_code: str):
+    """Change a material's name and, for an API, its monograph assay limits."""
+    material = materials.get_material_or_404(material_code)
+    form = EditMaterialForm(obj=material)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            material = materials.update_material(
+                current_user,
+                material.code,
+                name=form.name.data,
+                assay_min_percent=float_or_none(form.assay_min_percent),
+                assay_max_percent=float_or_none(form.assay_max_percent),
+            )
+        except ServiceError as exc:
+            apply_field_errors(form, exc)
+            status = exc.status
+        else:
+            flash(f"Material {material.code} saved.", "success")
+            return redirect(url_for("materials.material_list"))
+    if form.errors and status == 200:
+        status = 400
+    return render_template(
+        "materials/edit_material.html", form=form, material=material, limit_hint=LIMIT_HINT
+    ), status

@@ -35,6 +35,7 @@ def excursions_list():
         units=storage.list_units(),
         unit_code=unit_code.upper(),
         state=state,
+        states=excursions.states(result.items),
     )
 
 

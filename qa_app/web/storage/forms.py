@@ -3,20 +3,17 @@ readings in, sensor tokens, and the reviewer's acknowledgement and signed dispos
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     FileField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from qa_app.models import CONDITIONS
-from qa_app.web.forms import SignatureFields
+from qa_app.web.forms import LocalDateTimeField, PlainDecimalField, PlainIntegerField, SignatureFields
 
 LIMITS_HINT = (
     "Leave empty for the condition's defaults: room 20–25 °C, refrigerated 2–8 °C, freezer −25…−10 °C."
@@ -31,13 +28,13 @@ class NewUnitForm(FlaskForm):
     )
     name = StringField("Name", validators=[DataRequired("Give the unit's name."), Length(max=200)])
     condition = SelectField("Condition", choices=[SelectChoice(c) for c in CONDITIONS])
-    min_c = DecimalField(
+    min_c = PlainDecimalField(
         "Lowest allowed (°C)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )
-    max_c = DecimalField(
+    max_c = PlainDecimalField(
         "Highest allowed (°C)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )
-    alarm_delay_minutes = IntegerField(
+    alarm_delay_minutes = PlainIntegerField(
         "Alarm delay (minutes)",
         default=30,
         validators=[InputRequired("Give the alarm delay in minutes (30 if unsure).")],
@@ -54,7 +51,7 @@ class ManualReadingForm(FlaskForm):
         validators=[InputRequired("Give the temperature the display shows, e.g. 5.2.")],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
-    at = DateTimeLocalField(
+    at = LocalDateTimeField(
         "Read at (local time; default now)",
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         validators=[Optional()],

@@ -12,6 +12,8 @@ from qa_app.errors import ServiceError
 from qa_app.extensions import db
 from qa_app.reports.chart import Span, temperature_chart
 from qa_app.services import clock, readings, storage, storage_view, tokens
+from qa_app.services.excursions import STATE_WORDS
+from qa_app.services.excursions import states as excursion_states
 from qa_app.services.pagination import page_args
 from qa_app.validation import EARLIEST, LATEST
 from qa_app.web.access import roles_required
@@ -116,7 +118,9 @@ def window_from_args(condition: str, args) -> tuple[Window, str | None]:
 
 
 def chart_svg(unit, series, start, end, spans, *, title: str, hourly: bool, element_id: str) -> Markup:
-    """The SVG chart of a unit's series with its excursions shaded, each linking to its page."""
+    """The SVG chart of a unit's series with its excursions shaded, each linking to its page
+    (a decided one shaded as dispositioned)."""
+    state = excursion_states(list(spans))
     return Markup(
         temperature_chart(
             series["t"],
@@ -131,9 +135,10 @@ def chart_svg(unit, series, start, end, spans, *, title: str, hourly: bool, elem
                 Span(
                     e.start,
                     e.end,
-                    e.classification,
-                    f"Excursion {e.id}: {e.classification.replace('_', ' ')}, "
-                    f"{e.min_c:g} to {e.max_c:g} °C".replace("-", "\u2212"),
+                    "dispositioned" if state[e.id] == "dispositioned" else e.classification,
+                    f"Excursion {e.id}: {STATE_WORDS[state[e.id]]}, {e.min_c:g} to {e.max_c:g} °C".replace(
+                        "-", "\u2212"
+                    ),
                     url_for("storage.excursion", excursion_id=e.id),
                 )
                 for e in spans

@@ -3,6 +3,7 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from qa_app.errors import NotFound
+from qa_app.ratelimit import limit_verification
 from qa_app.services import certificates
 from qa_app.web.verify.forms import LookupForm, UploadForm
 
@@ -20,16 +21,22 @@ def lookup():
 
 @bp.route("/<number>", methods=["GET", "POST"])
 def certificate(number: str):
-    """Anyone may see whether a certificate is valid, superseded or revoked, its batch, issue time
-    and SHA-256, and check that a PDF they hold is byte for byte the one issued."""
+    """Anyone may see whether a certificate is valid, superseded or revoked and its SHA-256, and
+    check that a PDF they hold is byte for byte the one issued; with the verification code
+    printed on the certificate (its QR code carries it) also its batch, product and dates.
+    Requests are limited per address."""
+    limit_verification()
     form = UploadForm()
     try:
         found = certificates.get(number)
     except NotFound:
         return render_template("verify/certificate.html", certificate=None, number=number, form=form), 404
+    code = request.args.get("code")
+    code_ok = with_code = certificates.code_matches(found, code)
     check, status = None, 200
     if form.validate_on_submit():
         check = certificates.check_upload(found.number, form.file.data.read())
+        with_code = with_code or check.matches  # whoever holds the issued PDF has read it all
     elif form.is_submitted():
         status = 400
     return render_template(
@@ -39,4 +46,7 @@ def certificate(number: str):
         form=form,
         check=check,
         status_text=certificates.status_text(found),
+        with_code=with_code,
+        code=code if code_ok else None,
+        wrong_code=bool(code) and not with_code,
     ), status
