@@ -1,7 +1,6 @@
 """Batch quality assurance for compounded Low Dose Naltrexone."""
 
 import os
-import secrets
 from pathlib import Path
 
 from flask import Flask
@@ -9,6 +8,7 @@ from flask import Flask
 from qa_app.bodies import BoundedRequest
 from qa_app.database import configure_sqlite, sqlite_url
 from qa_app.extensions import csrf, db, login_manager, migrate
+from qa_app.keyfiles import instance_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,15 +52,7 @@ def configure_secret_key(app: Flask) -> None:
     """Use SECRET_KEY, or a key generated once and kept in the instance folder."""
     if app.config.get("SECRET_KEY"):
         return
-    path = Path(app.instance_path) / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    app.config["SECRET_KEY"] = path.read_text().strip()
+    app.config["SECRET_KEY"] = instance_key(Path(app.instance_path) / "secret_key")
 
 
 def register_extensions(app: Flask) -> None:

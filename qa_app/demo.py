@@ -1,6 +1,14 @@
 """Demonstration data: users of every role, materials and lots, the LDN formulas, storage units,
 batches in draft, in quarantine and on hold, and a year of temperature readings with a few
-excursions. It can run again: what exists is left alone."""
+excursions. It can run again: what exists is left alone.
+
+Everything goes through the services, so every rule applies; a refusal leaves no record, so each
+rule shows in the record it leaves: an API lot rejected for its assay outside the monograph
+limits, a lot received by one reviewer and approved by another, a formula version dated by its
+BUD category and superseded, a failed capsule weight check followed by a passing one with its
+reason, an OOS assay invalidated by a laboratory cause with its one replacement result, an
+excursion beyond the allowance counted at once, and one touching a data gap that held a batch
+until its signed disposition."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +19,19 @@ import sqlalchemy as sa
 
 from qa_app.extensions import db
 from qa_app.models import Batch, Excursion, Material, Reading, StorageUnit, User
-from qa_app.services import accounts, batches, clock, formulas, materials, readings, release, results, storage
+from qa_app.services import (
+    accounts,
+    batches,
+    clock,
+    excursions,
+    formulas,
+    investigations,
+    materials,
+    readings,
+    release,
+    results,
+    storage,
+)
 from qa_app.services.signatures import SignatureInput
 
 DEMO_PASSWORD = "ldn-demo-password"
@@ -110,6 +130,14 @@ LIQUID_FORMULA = {
 }
 
 
+# An API lot whose certificate assay is outside the monograph limits (98.0–102.0 %, anhydrous):
+# it cannot be approved, so the reviewer rejects it.
+REJECTED_API_ASSAY = 97.2
+REJECTED_API_REASON = (
+    "Certificate assay 97.2 % anhydrous, outside the monograph limits 98.0–102.0 %: returned to the supplier."
+)
+
+
 def _user(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
 
@@ -136,6 +164,7 @@ def load_demo() -> list[str]:
         lots = _master_data(clock.today())
         _batches(lots)
         _readings(_user("tech"))
+        _excursion_decisions()
         _decisions(lots)
     _readings(_user("tech"))
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Batch))
@@ -177,6 +206,7 @@ def _master_data(today: date) -> dict[str, str]:
             expiry_date=today + timedelta(days=900),
             received_date=received,
             assay_percent=98.9,
+            assay_basis="as_is",
         ),
         "mcc": materials.receive_lot(
             tech,
@@ -186,8 +216,9 @@ def _master_data(today: date) -> dict[str, str]:
             expiry_date=today + timedelta(days=120),
             received_date=received,
         ),
+        # Received by a reviewer covering the goods-in desk, so another reviewer approves it.
         "syrup": materials.receive_lot(
-            tech,
+            _user("reviewer2"),
             material="ORA-SWEET",
             supplier="Perrigo",
             supplier_lot="OS-5510",
@@ -221,10 +252,28 @@ def _master_data(today: date) -> dict[str, str]:
         expiry_date=today + timedelta(days=800),
         received_date=today,
         assay_percent=100.2,
+        assay_basis="as_is",
     )
-    for body in (CAPSULE_FORMULA, LIQUID_FORMULA):
-        formulas.create_formula(admin, body)
-        formulas.approve_formula(reviewer, body["code"], _sign("reviewer", "approved"))
+    short = materials.receive_lot(
+        tech,
+        material="NTX-HCL",
+        supplier="Letco",
+        supplier_lot="LT-3390",
+        expiry_date=today + timedelta(days=600),
+        received_date=today - timedelta(days=10),
+        assay_percent=REJECTED_API_ASSAY,
+        assay_basis="anhydrous",
+        water_percent=0.6,
+    )
+    materials.reject_lot(reviewer, short.barcode, _sign("reviewer", "rejected"), REJECTED_API_REASON)
+    # The oral liquid was first dated by its category (aqueous, not preserved: 14 days, and so
+    # refrigerated), then by the stability study in version 2.
+    formulas.create_formula(admin, LIQUID_FORMULA | {"bud": {"category": "aqueous_nonpreserved"}})
+    formulas.approve_formula(reviewer, LIQUID_FORMULA["code"], _sign("reviewer", "approved"))
+    formulas.new_version(admin, LIQUID_FORMULA["code"], LIQUID_FORMULA)
+    formulas.approve_formula(reviewer, LIQUID_FORMULA["code"], _sign("reviewer", "approved"))
+    formulas.create_formula(admin, CAPSULE_FORMULA)
+    formulas.approve_formula(reviewer, CAPSULE_FORMULA["code"], _sign("reviewer", "approved"))
     storage.create_unit(
         admin, code="SHELF-A", name="Dispensary shelf A (controlled room temperature)", condition="room"
     )
@@ -232,8 +281,21 @@ def _master_data(today: date) -> dict[str, str]:
     return {key: lot.barcode for key, lot in lots.items()}
 
 
-def _finished_capsules(lots: dict[str, str], started: datetime, strength_mg: float = 1.5) -> str:
-    """100 capsules compounded by tech, verified by tech2, weighed and put on SHELF-A."""
+CAPSULE_WEIGHTS = [224.1, 226.3, 225.0, 223.8, 227.2, 224.6, 225.9, 222.9, 226.0, 225.4]
+# Capsules 2 and 6 under 90 % of the 225 mg fill (202.5 mg): the check fails, and the new
+# check after it gives the reason, which stays on the batch as a documented deviation.
+UNDERFILLED_WEIGHTS = [224.1, 199.8, 225.0, 223.8, 227.2, 201.7, 225.9, 222.9, 226.0, 225.4]
+REFILL_REASON = (
+    "Capsules 2 and 6 under-filled (199.8 and 201.7 mg): powder bridged in the filling plate. "
+    "All 100 capsules emptied, the blend re-sieved and the capsules re-filled; 10 weighed again."
+)
+
+
+def _finished_capsules(
+    lots: dict[str, str], started: datetime, strength_mg: float = 1.5, refilled: bool = False
+) -> str:
+    """100 capsules compounded by tech, verified by tech2, weighed and put on SHELF-A;
+    ``refilled``: the first weight check failed and the capsules were re-filled."""
     tech, tech2 = _user("tech"), _user("tech2")
     done = batches.create_batch(
         tech, formula="LDN-CAP", strength_mg=strength_mg, quantity=100, compounded_at=started
@@ -251,8 +313,10 @@ def _finished_capsules(lots: dict[str, str], started: datetime, strength_mg: flo
     )
     batches.record_component(tech, done.lot_number, barcode=lots["caps"], count=100)
     batches.verify_weighing(tech2, done.lot_number, _sign("tech2", "verified"))
+    if refilled:
+        batches.record_weight_check(tech, done.lot_number, UNDERFILLED_WEIGHTS)
     batches.record_weight_check(
-        tech, done.lot_number, [224.1, 226.3, 225.0, 223.8, 227.2, 224.6, 225.9, 222.9, 226.0, 225.4]
+        tech, done.lot_number, CAPSULE_WEIGHTS, reason=REFILL_REASON if refilled else None
     )
     batches.complete(
         tech, done.lot_number, actual_yield=99, storage_unit="SHELF-A", at=started + timedelta(hours=2)
@@ -263,13 +327,41 @@ def _finished_capsules(lots: dict[str, str], started: datetime, strength_mg: flo
 CU_UNITS = [99.2, 101.4, 98.7, 100.9, 99.8, 102.1, 97.9, 100.3, 101.0, 99.5]
 
 
-def _tested(lot_number: str, tested_at: datetime) -> None:
-    """Passing results from the contract laboratory."""
-    tech = _user("tech")
-    for test, value in (("assay", 99.4), ("appearance", "Conforms to description")):
-        results.record_result(
-            tech, lot_number, test=test, value=value, analyst="Lab: K. Osei", tested_at=tested_at
+OOS_ASSAY = 86.4
+REPLACEMENT_ASSAY = 99.1
+LABORATORY_CAUSE = (
+    "Sample solution sonicated 5 minutes instead of the 15 the method requires; "
+    "undissolved powder seen in the flask."
+)
+
+
+def _tested(lot_number: str, tested_at: datetime, oos: bool = False) -> None:
+    """Passing results from the contract laboratory. ``oos``: the first assay is out of
+    specification; the investigation finds a laboratory cause and grants one replacement."""
+    tech, reviewer = _user("tech"), _user("reviewer")
+    if oos:
+        failed = results.record_result(
+            tech, lot_number, test="assay", value=OOS_ASSAY, analyst="Lab: K. Osei", tested_at=tested_at
         )
+        investigation = investigations.open_investigation(
+            reviewer, lot_number, result_id=failed.id, retests_allowed=0
+        )
+        investigations.close_investigation(
+            reviewer,
+            investigation.id,
+            _sign("reviewer", "reviewed"),
+            phase="I",
+            assignable_cause="laboratory",
+            cause=LABORATORY_CAUSE,
+            conclusion="Result invalidated; the assay is re-done once from the retained sample.",
+        )
+    assay = (
+        (("assay", REPLACEMENT_ASSAY, tested_at + timedelta(days=1)),)
+        if oos
+        else (("assay", 99.4, tested_at),)
+    )
+    for test, value, at in (*assay, ("appearance", "Conforms to description", tested_at)):
+        results.record_result(tech, lot_number, test=test, value=value, analyst="Lab: K. Osei", tested_at=at)
     results.record_result(
         tech,
         lot_number,
@@ -291,8 +383,10 @@ def _decisions(lots: dict[str, str]) -> None:
         (12, 1.5, "release"),
         (5, 3.0, None),
     ):
-        lot = _finished_capsules(lots, now - timedelta(days=days), strength)
-        _tested(lot, now - timedelta(days=days - 2))
+        # The released batch was re-filled after a failed weight check; the one awaiting
+        # release had an out-of-specification assay with a laboratory cause.
+        lot = _finished_capsules(lots, now - timedelta(days=days), strength, refilled=decision == "release")
+        _tested(lot, now - timedelta(days=days - 2), oos=decision is None)
         if decision in ("release", "recall"):
             release.release(reviewer, lot, _sign("reviewer", "released"))
         if decision == "recall":
@@ -386,9 +480,20 @@ def _power_cut(hours: float) -> Shape:
     return shape
 
 
+def _set_to_coldest(minutes: np.ndarray, usual: np.ndarray) -> np.ndarray:
+    """Below 0 °C for a quarter of an hour after the defrost, back above 2 °C at 25 minutes."""
+    return np.interp(minutes, [0, 5, 10, 15, 20], [1.2, -0.6, -1.4, -0.9, 0.8])
+
+
+def _restocked(minutes: np.ndarray, usual: np.ndarray) -> np.ndarray:
+    """9–10 °C while the shelves are restocked; the readings of the sensor's outage are missing."""
+    return np.interp(minutes, [0, 15, 105, 110, 120], [8.6, 9.5, 8.4, 6.9, 5.3])
+
+
 @dataclass(frozen=True)
 class DemoExcursion:
-    """Readings replaced for ``minutes`` from a local time ``days_ago`` days before today."""
+    """Readings replaced for ``minutes`` from a local time ``days_ago`` days before today;
+    ``missing`` (minutes from its start, ``[from, to)``): readings the sensor never sent."""
 
     unit: str
     days_ago: int
@@ -396,12 +501,19 @@ class DemoExcursion:
     minutes: int
     shape: Shape
     seed: int
+    missing: tuple[int, int] | None = None
 
 
+# The excursion that went below 0 °C for 25 minutes counts at once although the unit alarms
+# after 30; the restocking one holds the batch placed six days ago until its disposition.
+FROZEN_DAYS_AGO = 45
+GAP_DAYS_AGO = 5
 DEMO_EXCURSIONS = (
     DemoExcursion("FRIDGE-1", 200, 10.25, 60, _door_left_open, 1),  # allowable
     DemoExcursion("FRIDGE-1", 130, 1.0, 390, _power_cut(5.0), 2),  # up to ~17 °C: disposition
     DemoExcursion("SHELF-A", 75, 12.0, 360, _hot_afternoon, 3),  # 26–28 °C: allowable
+    DemoExcursion("FRIDGE-1", FROZEN_DAYS_AGO, 8.0, 25, _set_to_coldest, 5),  # below 0 °C: at once
+    DemoExcursion("FRIDGE-1", GAP_DAYS_AGO, 10.0, 120, _restocked, 6, missing=(20, 105)),  # 90 min gap
     DemoExcursion("FRIDGE-1", 3, 13.0, 330, _power_cut(4.0), 4),  # holds the batch placed 6 days ago
 )
 
@@ -419,15 +531,32 @@ def demo_series(times: np.ndarray, utc_offset_s: float) -> dict[str, np.ndarray]
         "SHELF-A": shelf + rng.normal(0.0, 0.15, times.size),
         "FRIDGE-1": fridge + rng.normal(0.0, 0.1, times.size),
     }
-    today = (times[-1] + utc_offset_s) // 86_400 * 86_400 - utc_offset_s
-    for event in DEMO_EXCURSIONS:
-        begins = today - event.days_ago * 86_400 + round(event.local_hour * 3600)
-        first = int((begins - times[0]) // STEP_S)
+    for event, first in _excursion_indices(times, utc_offset_s):
         minutes = np.arange(0, event.minutes, STEP_S // 60, dtype=np.float64)
         usual = {"SHELF-A": shelf, "FRIDGE-1": fridge}[event.unit][first : first + minutes.size]
         noise = np.random.default_rng(event.seed).normal(0.0, 0.08, minutes.size)
         series[event.unit][first : first + minutes.size] = event.shape(minutes, usual) + noise
     return {code: np.round(values, 1) for code, values in series.items()}
+
+
+def _excursion_indices(times: np.ndarray, utc_offset_s: float) -> list[tuple[DemoExcursion, int]]:
+    """Each demo excursion with the index in ``times`` of its first reading."""
+    today = (times[-1] + utc_offset_s) // 86_400 * 86_400 - utc_offset_s
+    found = []
+    for event in DEMO_EXCURSIONS:
+        begins = today - event.days_ago * 86_400 + round(event.local_hour * 3600)
+        found.append((event, int((begins - times[0]) // STEP_S)))
+    return found
+
+
+def demo_kept(times: np.ndarray, utc_offset_s: float) -> dict[str, np.ndarray]:
+    """Per unit, which of ``times`` have a reading: all but those of a sensor outage."""
+    kept = {code: np.ones(times.size, dtype=bool) for code in DEMO_UNITS}
+    for event, first in _excursion_indices(times, utc_offset_s):
+        if event.missing is not None:
+            lo, hi = (first + minutes * 60 // STEP_S for minutes in event.missing)
+            kept[event.unit][lo:hi] = False
+    return kept
 
 
 def _readings(tech: User) -> None:
@@ -446,12 +575,52 @@ def _readings(tech: User) -> None:
     offset = now.astimezone(clock.zone()).utcoffset().total_seconds()
     stamps = np.datetime_as_string(times.astype("datetime64[s]"), timezone="UTC").tolist()
     series = demo_series(times.astype(np.float64), offset)
+    kept = demo_kept(times.astype(np.float64), offset)
     split = READINGS_PER_UNIT - RECENT_READINGS
     for code in empty:
         values = series[code].tolist()
-        export = _rows(stamps[:split], values[:split], first_row=2)  # row 1 is the CSV header
+        year = np.flatnonzero(kept[code][:split]).tolist()
+        week = (split + np.flatnonzero(kept[code][split:])).tolist()
+        export = _rows([stamps[i] for i in year], [values[i] for i in year], first_row=2)  # row 1: header
         readings.ingest(code, export, source="csv", actor=tech, filename=f"{code.lower()}-logger-year.csv")
-        readings.ingest(code, _rows(stamps[split:], values[split:], first_row=1), source="api", actor=tech)
+        sent = _rows([stamps[i] for i in week], [values[i] for i in week], first_row=1)
+        readings.ingest(code, sent, source="api", actor=tech)
+
+
+FROZEN_ACKNOWLEDGEMENT = (
+    "Thermostat left at its coldest setting after the defrost; reset to 4 °C. "
+    "No preparation was in the refrigerator."
+)
+GAP_DISPOSITION = (
+    "Sensor offline 1 h 30 min (network outage) while the shelves were restocked. The unit's own "
+    "display log shows 9.8 °C at most and 5.1 °C by noon; the oral liquid's stability data cover "
+    "this. Acceptable."
+)
+
+
+def _excursion_decisions() -> None:
+    """The reviewer acknowledges the excursion below 0 °C and signs a disposition for the oral
+    liquid on the one the sensor's outage touches; the later power cut still holds it."""
+    reviewer = _user("reviewer")
+    fridge = (
+        sa.select(Excursion)
+        .join(StorageUnit)
+        .where(StorageUnit.code == "FRIDGE-1", Excursion.withdrawn_at.is_(None))
+    )
+    frozen = db.session.scalar(fridge.where(Excursion.min_c < 0.0))
+    excursions.acknowledge(reviewer, frozen.id, FROZEN_ACKNOWLEDGEMENT)
+    gap = db.session.scalar(fridge.where(Excursion.gap_minutes > 0.0))
+    held = db.session.scalar(
+        sa.select(Batch.lot_number).where(
+            Batch.status == "on_hold", Batch.storage_unit_id == gap.storage_unit_id
+        )
+    )
+    excursions.record_disposition(
+        reviewer,
+        held,
+        excursions.DispositionInput(gap.id, "acceptable", GAP_DISPOSITION),
+        _sign("reviewer", "reviewed"),
+    )
 
 
 def _rows(stamps: list[str], values: list[float], first_row: int) -> list[readings.RowInput]:

@@ -65,4 +65,18 @@ class MaterialLot(db.Model):
             return f"lot {self.barcode} is in quarantine (not approved)"
         if self.expiry_date < today:
             return f"lot {self.barcode} expired on {self.expiry_date.isoformat()}"
-        return None
+        return self.outside_monograph()
+
+    def outside_monograph(self) -> str | None:
+        """Why the lot's assay is outside its material's monograph limits as they are now (limits
+        set or tightened after the lot was approved), or None. The anhydrous figure is compared
+        when the water content is known, else the as-is one (as at approval)."""
+        low, high = self.material.assay_min_percent, self.material.assay_max_percent
+        anhydrous = self.assay_anhydrous_percent is not None
+        value = self.assay_anhydrous_percent if anhydrous else self.assay_percent
+        if low is None or high is None or value is None or low <= value <= high:
+            return None
+        return (
+            f"lot {self.barcode}'s assay, {value:.1f} % {'anhydrous' if anhydrous else 'as is'}, "
+            f"is outside the monograph limits {low:.1f}–{high:.1f} %"
+        )

@@ -9,8 +9,6 @@ hashes, but not seals: a rewritten event no longer matches its seal.
 import hashlib
 import hmac
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +22,7 @@ from flask import current_app, has_request_context, request
 
 from qa_app.errors import WrongState
 from qa_app.extensions import db
+from qa_app.keyfiles import create_key_file
 from qa_app.models import (
     GENESIS_HASH,
     AuditChainHead,
@@ -84,31 +83,6 @@ def event_hash(event: AuditEvent, prev_hash: str) -> str:
 # --- the audit key and seals -----------------------------------------------------------------
 
 
-def _create_key_file(path: Path) -> None:
-    """Write a new key beside ``path`` and link it into place, so that of several processes
-    starting at once exactly one key wins and nobody reads a half-written file."""
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
-        handle.flush()
-        os.fsync(handle.fileno())
-    try:
-        os.link(draft, path)
-    except FileExistsError:
-        pass
-    except OSError:  # a file system without hard links: create it in place instead
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(draft.read_text())
-    finally:
-        draft.unlink()
-
-
 def _read_key(app) -> tuple[bytes, str]:
     """The key and where it came from: QA_AUDIT_KEY, QA_AUDIT_KEY_FILE, or the instance file."""
     if app.config.get("QA_AUDIT_KEY"):
@@ -117,7 +91,7 @@ def _read_key(app) -> tuple[bytes, str]:
         named = app.config.get("QA_AUDIT_KEY_FILE")
         path = Path(named) if named else Path(app.instance_path) / KEY_FILE_NAME
         if not named and not path.exists():
-            _create_key_file(path)
+            create_key_file(path)
         try:
             text, source = path.read_text().strip(), str(path)
         except OSError as exc:

@@ -21,6 +21,7 @@ from qa_app.models import (
     Formula,
     FormulaVersion,
     LotCounter,
+    Material,
     MaterialLot,
     StorageUnit,
     User,
@@ -102,6 +103,14 @@ def default_api_lot(material_code: str, today: date) -> MaterialLot | None:
             MaterialLot.status == "approved",
             MaterialLot.expiry_date >= today,
             MaterialLot.material.has(code=material_code),
+            sa.or_(  # within the monograph limits as they are now (MaterialLot.outside_monograph)
+                Material.assay_min_percent.is_(None),
+                Material.assay_max_percent.is_(None),
+                MaterialLot.assay_percent.is_(None),
+                sa.func.coalesce(MaterialLot.assay_anhydrous_percent, MaterialLot.assay_percent).between(
+                    Material.assay_min_percent, Material.assay_max_percent
+                ),
+            ),
         )
         .order_by(MaterialLot.expiry_date, MaterialLot.id)
         .limit(1)

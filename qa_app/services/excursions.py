@@ -18,7 +18,7 @@ from qa_app.models import DECISIONS, BatchDecision, Disposition, Excursion, Read
 from qa_app.services import audit, clock, judgement, readings, signatures
 from qa_app.services.accounts import require_role
 from qa_app.services.signatures import SignatureInput
-from qa_app.services.stays import batches_during, batches_during_each, dispositions_for, for_batch
+from qa_app.services.stays import batches_during, batches_during_each, covered, dispositions_for, for_batch
 
 AUDITED = ("start", "end", "min_c", "max_c", "classification", "gap_minutes")
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -287,7 +287,7 @@ def record_disposition(
     if not excursion.needs_disposition:
         raise WrongState(f"Excursion {excursion.id} is allowable: it needs no disposition.")
     earlier = dispositions_for(batch.id).get(excursion.id)
-    if earlier is not None and earlier.covers(excursion):
+    if covered(earlier, excursion):
         raise WrongState(
             f"A disposition for batch {batch.lot_number} on excursion {excursion.id} exists already."
         )
@@ -379,8 +379,7 @@ def states(found: list[Excursion], during: dict[int, list] | None = None) -> dic
             owed = [
                 b
                 for b in during.get(e.id, [])
-                if b.status in judgement.JUDGED_STATES
-                and ((e.id, b.id) not in decided or not decided[(e.id, b.id)].covers(e))
+                if b.status in judgement.JUDGED_STATES and not covered(decided.get((e.id, b.id)), e)
             ]
             result[e.id] = "dispositioned" if signed and not owed else "needs_disposition"
     return result

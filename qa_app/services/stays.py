@@ -58,15 +58,36 @@ def dispositions_for(batch_id: int) -> dict[int, Disposition]:
     return {d.excursion_id: d for d in db.session.scalars(stmt)}
 
 
+def placed_again(disposition: Disposition, excursion: Excursion) -> bool:
+    """Whether the batch was put into the excursion's unit, during it, by a placement recorded
+    after the disposition was signed: an exposure the reviewer never saw, so not covered."""
+    stmt = (
+        sa.select(BatchLocation.id)
+        .where(
+            BatchLocation.batch_id == disposition.batch_id,
+            BatchLocation.storage_unit_id == excursion.storage_unit_id,
+            BatchLocation.recorded_at > disposition.decided_at,
+        )
+        .limit(1)
+    )
+    if excursion.end is not None:
+        stmt = stmt.where(BatchLocation.placed_at <= excursion.end)
+    return db.session.scalar(stmt) is not None
+
+
+def covered(disposition: Disposition | None, excursion: Excursion) -> bool:
+    """Whether a signed disposition still covers the excursion for its batch: as signed, not
+    one that later readings made worse, nor a later stay of the batch in the unit during it."""
+    return (
+        disposition is not None and disposition.covers(excursion) and not placed_again(disposition, excursion)
+    )
+
+
 def pending_dispositions(batch_id: int) -> list[Excursion]:
     """Excursions that need a disposition for this batch and have none that covers them yet
-    (a disposition covers the excursion as signed, not one that later readings made worse)."""
+    (:func:`covered`)."""
     decided = dispositions_for(batch_id)
-    return [
-        e
-        for e in for_batch(batch_id)
-        if e.needs_disposition and (e.id not in decided or not decided[e.id].covers(e))
-    ]
+    return [e for e in for_batch(batch_id) if e.needs_disposition and not covered(decided.get(e.id), e)]
 
 
 def batches_during_each(excursions: list[Excursion]) -> dict[int, list[Batch]]:

@@ -53,6 +53,12 @@ def create_unit(
         max_c = high if max_c is None else max_c
         if not -80 <= min_c < max_c <= 80:
             fields["max_c"] = "The limits must lie in −80…80 °C with min_c below max_c."
+        else:  # wider limits would hide the excursions that hold its batches
+            kept = f"a {condition} unit is kept at {low:.1f}–{high:.1f} °C."
+            if min_c < low:
+                fields["min_c"] = f"At least {low:.1f} °C: {kept}"
+            if max_c > high:
+                fields["max_c"] = f"At most {high:.1f} °C: {kept}"
     if not 0 <= alarm_delay_minutes <= 24 * 60:
         fields["alarm_delay_minutes"] = "Must be between 0 and 1440 minutes."
     if fields:

@@ -8,7 +8,16 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_app.extensions import db
-from qa_app.models import Batch, Disposition, Excursion, FormulaVersion, Investigation, MaterialLot, User
+from qa_app.models import (
+    Batch,
+    BatchLocation,
+    Disposition,
+    Excursion,
+    FormulaVersion,
+    Investigation,
+    MaterialLot,
+    User,
+)
 from qa_app.services import clock, judgement, stays
 
 OPEN_STATUSES = ("draft", "quarantine", "on_hold", "awaiting_release")
@@ -117,7 +126,19 @@ def awaiting_disposition() -> list[tuple[Batch, Excursion]]:
     """Unreleased batches with an excursion that needs their disposition, in one statement
     (the rule of :func:`qa_app.services.stays.pending_dispositions`, for every batch at once)."""
     placed = stays.stays_subquery()
-    decided = sa.exists().where(Disposition.batch_id == Batch.id, Disposition.excursion_id == Excursion.id)
+    placed_again = sa.exists().where(  # stays.placed_again: an exposure signed for by nobody
+        BatchLocation.batch_id == Batch.id,
+        BatchLocation.storage_unit_id == Excursion.storage_unit_id,
+        BatchLocation.recorded_at > Disposition.decided_at,
+        sa.or_(Excursion.end.is_(None), BatchLocation.placed_at <= Excursion.end),
+    )
+    decided = sa.exists().where(  # stays.covered: one that covers the excursion as it stands
+        Disposition.batch_id == Batch.id,
+        Disposition.excursion_id == Excursion.id,
+        Disposition.covered_min_c <= Excursion.min_c,
+        Disposition.covered_max_c >= Excursion.max_c,
+        ~placed_again,
+    )
     stmt = (
         sa.select(Batch, Excursion)
         .join(placed, placed.c.batch_id == Batch.id)

@@ -6,9 +6,33 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from qa_app.demo import DEMO_PASSWORD
+from qa_app.demo import (
+    DEMO_PASSWORD,
+    FROZEN_ACKNOWLEDGEMENT,
+    GAP_DISPOSITION,
+    LABORATORY_CAUSE,
+    LIQUID_FORMULA,
+    REFILL_REASON,
+    REJECTED_API_REASON,
+)
 from qa_app.extensions import db
-from qa_app.models import AuditEvent, Batch, Certificate, Excursion, Reading, ReadingUpload, StorageUnit, User
+from qa_app.models import (
+    AuditEvent,
+    Batch,
+    Certificate,
+    Disposition,
+    Excursion,
+    Formula,
+    Material,
+    MaterialLot,
+    Reading,
+    ReadingUpload,
+    Result,
+    ResultInvalidation,
+    StorageUnit,
+    User,
+    WeightCheck,
+)
 from qa_app.services import clock, stays
 from tests.conftest import PASSWORD, make_user
 from tests.databases import POSTGRES
@@ -293,20 +317,28 @@ def test_demo_loads_a_year_of_readings_every_five_minutes_for_each_unit(app, run
     started = clock.utcnow()
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    assert "Readings every 5 minutes: SHELF-A 105,120, FRIDGE-1 105,120; 4 excursions" in result.output
+    assert (
+        "Readings every 5 minutes: SHELF-A 105,120, FRIDGE-1 105,103; 6 excursions, 4 needing a disposition."
+        in result.output
+    )
     found = demo_readings(app)
     for code in ("SHELF-A", "FRIDGE-1"):
-        assert found[code]["count"] == 105_120  # 365 days × 288 a day
         assert found[code]["span"] == timedelta(days=365) - timedelta(minutes=5)
         assert started - timedelta(minutes=5) < found[code]["last"] <= clock.utcnow()
-        # The logger's export for the year, then the last week as the sensor posts it.
-        assert found[code]["uploads"] == [("csv", 103_104), ("api", 2_016)]
+    # 365 days × 288 a day: the logger's export for the year, then the last week as the sensor
+    # posts it; FRIDGE-1's sensor sent nothing for 1 h 30 min five days ago (17 readings).
+    assert (found["SHELF-A"]["count"], found["FRIDGE-1"]["count"]) == (105_120, 105_103)
+    assert found["SHELF-A"]["uploads"] == [("csv", 103_104), ("api", 2_016)]
+    assert found["FRIDGE-1"]["uploads"] == [("csv", 103_104), ("api", 1_999)]
 
-    # Door left open, a night's power cut, a hot afternoon and a power cut three days ago.
+    # Door left open, a night's power cut, a hot afternoon, 25 minutes below 0 °C, the sensor's
+    # outage while restocking and a power cut three days ago.
     assert demo_excursions(app) == [
         ("FRIDGE-1", 200, 40.0, 9.5, 11.1, "allowable"),
         ("FRIDGE-1", 130, 305.0, 8.1, 17.0, "needs_disposition"),
         ("SHELF-A", 75, 190.0, 25.1, 28.1, "allowable"),
+        ("FRIDGE-1", 45, 25.0, -1.4, 1.1, "needs_disposition"),
+        ("FRIDGE-1", 5, 110.0, 8.3, 9.5, "needs_disposition"),
         ("FRIDGE-1", 3, 235.0, 8.4, 16.2, "needs_disposition"),
     ]
 
@@ -334,6 +366,150 @@ def test_demo_loads_a_year_of_readings_every_five_minutes_for_each_unit(app, run
         "awaiting_release", "discarded", "draft", "draft", "on_hold", "quarantine", "recalled", "rejected", "released",
     ]  # fmt: skip
     assert [tuple(c) for c in certificates] == [("recalled", "revoked", 1), ("released", "valid", 1)]
+
+
+def demo_api(client, url: str) -> dict:
+    token = client.post("/api/v1/tokens", json={"username": "inspector", "password": DEMO_PASSWORD})
+    response = client.get(url, headers={"Authorization": f"Bearer {token.get_json()['token']}"})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def demo_batch(app, code: str, status: str) -> Batch:
+    with app.app_context():
+        batch = db.session.scalars(
+            sa.select(Batch)
+            .join(Batch.formula_version)
+            .join(Formula)
+            .where(Formula.code == code, Batch.status == status)
+        ).one()
+        db.session.expunge(batch)
+        return batch
+
+
+def test_demo_shows_each_rule_through_the_record_it_leaves(app, client, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    excursions = {
+        (e["min_c"], e["max_c"]): e for e in demo_api(client, "/api/v1/excursions?per_page=100")["items"]
+    }
+
+    # 25 minutes below 0 °C, shorter than FRIDGE-1's 30-minute alarm delay: beyond the
+    # allowance it counts at once; acknowledged, and no batch was in the refrigerator.
+    frozen = excursions[(-1.4, 1.1)]
+    assert (frozen["duration_minutes"], frozen["gap_minutes"], frozen["affected_batches"]) == (25.0, 0.0, [])
+    assert frozen["reason"] == "Needs disposition: it fell to −1.4 °C, beyond the allowance (below 0 °C)."
+    assert (frozen["acknowledged_by"], frozen["acknowledgement"]) == ("reviewer", FROZEN_ACKNOWLEDGEMENT)
+    with app.app_context():
+        delay = db.session.scalar(
+            sa.select(StorageUnit.alarm_delay_minutes).where(StorageUnit.code == "FRIDGE-1")
+        )
+    assert delay == 30
+
+    # 9.5 °C at most, but the sensor sent nothing for 90 minutes: a data gap is not evidence. It
+    # held the oral liquid, which has a signed disposition on it; the later power cut still holds it.
+    gap = excursions[(8.3, 9.5)]
+    assert (gap["gap_minutes"], gap["duration_minutes"], gap["classification"], gap["state"]) == (
+        90.0, 110.0, "needs_disposition", "dispositioned",
+    )  # fmt: skip
+    assert gap["reason"] == (
+        "Needs disposition: no readings for 1 h 30 min during it or next to it: a data gap is not evidence."
+    )
+    held = demo_batch(app, "LDN-LIQ-1", "on_hold")
+    assert gap["batches"] == [{"lot_number": held.lot_number, "status": "on_hold"}]
+    with app.app_context():
+        disposition = db.session.scalars(
+            sa.select(Disposition).where(Disposition.excursion_id == gap["id"])
+        ).one()
+        assert (disposition.batch_id, disposition.decision, disposition.comment) == (
+            held.id, "acceptable", GAP_DISPOSITION,
+        )  # fmt: skip
+        assert (disposition.decided_by.username, disposition.signature.meaning) == ("reviewer", "reviewed")
+        assert [e.max_c for e in stays.pending_dispositions(held.id)] == [16.2]
+
+    # The API lot whose certificate assay (97.2 % anhydrous) is outside the monograph's
+    # 98.0–102.0 % could not be approved: it was rejected with that reason.
+    lots = {lot["lot_number"]: lot for lot in demo_api(client, "/api/v1/material-lots?per_page=100")["items"]}
+    short = lots["LT-3390"]
+    assert (short["status"], short["assay_basis"], short["assay_anhydrous_percent"], short["water_percent"]) == (
+        "rejected", "anhydrous", 97.2, 0.6,
+    )  # fmt: skip
+    assert short["decision_reason"] == REJECTED_API_REASON
+    assert all(lot["assay_basis"] in ("as_is", "anhydrous") for lot in lots.values() if lot["kind"] == "api")
+    with app.app_context():
+        material = db.session.scalar(sa.select(Material).where(Material.code == "NTX-HCL"))
+        assert (material.assay_min_percent, material.assay_max_percent) == (98.0, 102.0)
+        # Four eyes: the syrup lot was received by one reviewer and approved by another.
+        syrup = db.session.scalar(sa.select(MaterialLot).where(MaterialLot.supplier_lot == "OS-5510"))
+        assert (syrup.received_by.username, syrup.decided_by.username, syrup.status) == (
+            "reviewer2", "reviewer", "approved",
+        )  # fmt: skip
+        decided = db.session.scalars(
+            sa.select(MaterialLot).where(MaterialLot.decided_by_id.is_not(None))
+        ).all()
+        assert all(lot.received_by_id != lot.decided_by_id for lot in decided)
+
+    # The oral liquid was dated by its category (aqueous, not preserved, so refrigerated), then
+    # by its stability study; the capsules are nonaqueous (other), on the room shelf.
+    versions = demo_api(client, "/api/v1/formulas/LDN-LIQ-1")["versions"]
+    assert [(v["version"], v["status"], v["body"]["storage"], v["body"]["bud"]) for v in versions] == [
+        (1, "superseded", "refrigerated", {"category": "aqueous_nonpreserved"}),
+        (2, "approved", "refrigerated", {"days": 60, "reference": LIQUID_FORMULA["bud"]["reference"]}),
+    ]
+
+    # The released capsules: a failed weight check (199.8 and 201.7 mg under 202.5 mg), then a
+    # passing one whose reason documents it on the review.
+    released = demo_batch(app, "LDN-CAP", "released")
+    with app.app_context():
+        checks = db.session.scalars(
+            sa.select(WeightCheck).where(WeightCheck.batch_id == released.id).order_by(WeightCheck.id)
+        ).all()
+        assert [(c.passed, min(c.weights_mg), c.reason) for c in checks] == [
+            (False, 199.8, None),
+            (True, 222.9, REFILL_REASON),
+        ]
+
+    # The capsules awaiting release: assay 86.4 % out of specification, a phase I investigation
+    # with a laboratory cause and no retest planned, and its one replacement result, 99.1 %.
+    waiting = demo_batch(app, "LDN-CAP", "awaiting_release")
+    with app.app_context():
+        assays = db.session.scalars(
+            sa.select(Result)
+            .where(Result.batch_id == waiting.id, Result.test_key == "assay")
+            .order_by(Result.id)
+        ).all()
+        assert [(r.values, r.status, r.retest_of_id is not None) for r in assays] == [
+            ([86.4], "fail", False),
+            ([99.1], "pass", True),
+        ]
+        replacement_of = assays[1].retest_of_id
+        invalidation = db.session.scalars(sa.select(ResultInvalidation)).one()
+        assert (invalidation.result_id, invalidation.investigation_id) == (assays[0].id, replacement_of)
+    investigation = demo_api(client, f"/api/v1/investigations/{replacement_of}")
+    assert (
+        investigation["phase"], investigation["assignable_cause"], investigation["outcome"],
+        investigation["retests_allowed"], investigation["cause"],
+    ) == ("I", "laboratory", "invalidated", 0, LABORATORY_CAUSE)  # fmt: skip
+
+    # The released batch's certificate carries its verification code; the trail verifies.
+    with app.app_context():
+        code = db.session.scalar(
+            sa.select(Certificate.verification_code).where(Certificate.batch_id == released.id)
+        )
+    assert len(code) >= 16
+
+    # The pages show them to a reviewer.
+    client.post("/login", data={"username": "reviewer", "password": DEMO_PASSWORD})
+    page = client.get(f"/storage/excursions/{gap['id']}").get_data(as_text=True)
+    assert "dispositioned" in page and "1 h 30 min" in page and "Sensor offline" in page
+    page = client.get(f"/review/{released.lot_number}").get_data(as_text=True)
+    assert "199.8" in page and "powder bridged in the filling plate" in page
+    page = client.get(f"/lots/{short['barcode']}").get_data(as_text=True)
+    assert "97.2" in page and "outside the monograph limits" in page
+
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "Audit trail intact" in verified.output
 
 
 def user_rows_of_the_app(app) -> list[tuple]:

@@ -172,7 +172,7 @@ API_TARGETS: dict[tuple[str, str], Target] = {
             "code": unique("U-"),
             "name": "Second shelf",
             "condition": "room",
-            "min_c": 15.0,
+            "min_c": 20.0,
             "max_c": 25.0,
             "alarm_delay_minutes": 30,
         },
