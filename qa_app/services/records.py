@@ -13,7 +13,7 @@ from flask import current_app
 
 from qa_app.models import User
 from qa_app.reports.record import Grid, RecordContent, Section, record_pdf
-from qa_app.services import clock, readings, stays
+from qa_app.services import clock, excursions, readings, stays
 from qa_app.services.review import Review, reported, result_text, test_label
 
 
@@ -270,7 +270,9 @@ def _storage_section(r: Review) -> Section:
     )
     decided = stays.dispositions_for(b.id)
     excursion_rows = []
-    for e in stays.for_batch(b.id):
+    found = stays.for_batch(b.id)
+    state = excursions.states(found)
+    for e in found:
         d = decided.get(e.id)
         excursion_rows.append(
             (
@@ -281,18 +283,19 @@ def _storage_section(r: Review) -> Section:
                 f"{e.duration_minutes:.0f} min",
                 f"{e.min_c:.1f}–{e.max_c:.1f}",
                 reported(e.mkt_c),
-                e.classification.replace("_", " "),
+                state[e.id].replace("_", " ")
+                + (f"; unobserved {e.gap_minutes:.0f} min" if e.gap_minutes else ""),
                 f"{d.decision} by {d.decided_by.username}: {d.comment}" if d else "—",
             )
         )
-    excursions = Grid(
-        ["#", "Unit", "Start", "End", "Duration", "Range °C", "MKT °C", "Class", "Disposition"],
+    excursion_grid = Grid(
+        ["#", "Unit", "Start", "End", "Duration", "Range °C", "MKT °C", "State", "Disposition"],
         excursion_rows,
         [0.04, 0.09, 0.15, 0.15, 0.08, 0.1, 0.07, 0.12, 0.2],
         title="Excursions while the batch was there",
         empty="No excursion while the batch was stored.",
     )
-    return Section("Storage history and excursions", grids=[placements, summaries, excursions])
+    return Section("Storage history and excursions", grids=[placements, summaries, excursion_grid])
 
 
 def _decisions_section(r: Review) -> Section:

@@ -387,7 +387,7 @@ def test_the_record_pdf_tells_the_whole_story_of_a_batch(ctx, tmp_path):
         "Storage history and excursions",
         "SHELF-HOT — Shelf by the window",
         "Temperatures while stored (until release)",
-        "needs disposition",
+        "dispositioned",
         "acceptable by rob: 30-day MKT 24.9 °C <ok>;",
         f"Deviation: Excursion {hold['id']} (SHELF-HOT, 45.0–45.0 °C): disposition acceptable by Rob Reviewer, PharmD",
         "Release decisions",
