@@ -1,4 +1,4 @@
-"""Bodies and numbers that must never corrupt or crash (issue 11): streamed bodies past the size
+"""Bodies and numbers that must never corrupt or crash: streamed bodies past the size
 limit, CSV files a spreadsheet or an old logger writes oddly, and numbers written in ways only a
 person (or an attacker) would read as digits.
 

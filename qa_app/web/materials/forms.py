@@ -18,28 +18,6 @@ def float_or_none(field) -> float | None:
     return float(field.data) if field.data is not None else None
 
 
-class NewMaterialForm(FlaskForm):
-    code = StringField(
-        "Code",
-        validators=[DataRequired("Give a short code, e.g. NTX-HCL."), Length(max=40)],
-        render_kw={"autocomplete": "off", "autofocus": True},
-    )
-    name = StringField("Name", validators=[DataRequired("Give the material's name."), Length(max=200)])
-    kind = SelectField("Kind", choices=[SelectChoice(k) for k in MATERIAL_KINDS])
-    assay_min_percent = PlainDecimalField(
-        "Monograph assay minimum (%)",
-        places=None,
-        validators=[Optional()],
-        render_kw={"inputmode": "decimal"},
-    )
-    assay_max_percent = PlainDecimalField(
-        "Monograph assay maximum (%)",
-        places=None,
-        validators=[Optional()],
-        render_kw={"inputmode": "decimal"},
-    )
-
-
 class EditMaterialForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the material's name."), Length(max=200)])
     assay_min_percent = PlainDecimalField(
@@ -54,6 +32,15 @@ class EditMaterialForm(FlaskForm):
         validators=[Optional()],
         render_kw={"inputmode": "decimal"},
     )
+
+
+class NewMaterialForm(EditMaterialForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Give a short code, e.g. NTX-HCL."), Length(max=40)],
+        render_kw={"autocomplete": "off", "autofocus": True},
+    )
+    kind = SelectField("Kind", choices=[SelectChoice(k) for k in MATERIAL_KINDS])
 
 
 class ReceiveLotForm(FlaskForm):
