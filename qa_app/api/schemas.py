@@ -272,7 +272,7 @@ COMPONENTS.update(
                 "condition": {"type": "string", "enum": ["room", "refrigerated", "freezer"]},
                 "min_c": {"type": "number", "minimum": -80, "maximum": 80},
                 "max_c": {"type": "number", "minimum": -80, "maximum": 80},
-                "alarm_delay_minutes": {"type": "integer", "minimum": 0, "maximum": 1440},
+                "alarm_delay_minutes": {"type": "integer", "minimum": 0, "maximum": 60},
             },
             "additionalProperties": False,
         },

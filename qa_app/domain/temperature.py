@@ -31,6 +31,10 @@ KELVIN_OFFSET = 273.15
 GAP_FACTOR = 3.0
 """An interval longer than this many median intervals is a data gap (domain.md §6)."""
 
+MAX_ALARM_DELAY_MINUTES = 60
+"""Decision: an alarm delay filters brief readings only; a longer one would let a day at 14 °C in
+a refrigerator (24-hour MKT far above 8 °C) pass unrecorded, so no unit's delay counts for more."""
+
 MKT_DECIMALS = 2
 """MKT is reported, and therefore judged against its limit, at two decimals."""
 

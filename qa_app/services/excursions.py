@@ -103,6 +103,12 @@ def _spans(excursions: list[Excursion]) -> list[tuple[float, float]]:
     ]
 
 
+def alarm_delay(unit: StorageUnit) -> int:
+    """The unit's alarm delay as it counts: never more than an hour, also for a unit set up
+    before that limit."""
+    return min(unit.alarm_delay_minutes, temperature.MAX_ALARM_DELAY_MINUTES)
+
+
 def _search(
     unit: StorageUnit,
     lo: datetime | None,
@@ -112,7 +118,7 @@ def _search(
 ):
     t, v = readings.series(unit, lo, hi, known)
     found = temperature.find_excursions(
-        t, v, unit.min_c, unit.max_c, unit.alarm_delay_minutes, condition=unit.condition, known=_spans(fixed)
+        t, v, unit.min_c, unit.max_c, alarm_delay(unit), condition=unit.condition, known=_spans(fixed)
     )
     return t, v, found
 
@@ -127,7 +133,7 @@ def refresh(
 ):
     """Find the unit's excursions again over the span readings in ``[first, last]`` can change,
     bring the stored records in line (auditing every change) and judge the batches touched."""
-    margin = 2 * max(timedelta(minutes=unit.alarm_delay_minutes), timedelta(hours=1))
+    margin = 2 * max(timedelta(minutes=alarm_delay(unit)), timedelta(hours=1))
     lo: datetime | None = first - margin
     hi: datetime | None = last + margin
     stored = _stored(unit, lo, hi)

@@ -4,6 +4,7 @@ import re
 
 import sqlalchemy as sa
 
+from qa_app.domain import temperature
 from qa_app.domain.temperature import default_limits
 from qa_app.errors import Conflict, InvalidInput, NotFound
 from qa_app.extensions import db
@@ -59,8 +60,11 @@ def create_unit(
                 fields["min_c"] = f"At least {low:.1f} °C: {kept}"
             if max_c > high:
                 fields["max_c"] = f"At most {high:.1f} °C: {kept}"
-    if not 0 <= alarm_delay_minutes <= 24 * 60:
-        fields["alarm_delay_minutes"] = "Must be between 0 and 1440 minutes."
+    if not 0 <= alarm_delay_minutes <= temperature.MAX_ALARM_DELAY_MINUTES:
+        fields["alarm_delay_minutes"] = (
+            f"From 0 to at most {temperature.MAX_ALARM_DELAY_MINUTES} minutes: the delay only filters "
+            "brief readings; a longer one would hide an excursion that harms the preparations."
+        )
     if fields:
         raise InvalidInput("The storage unit was not created: correct the marked fields.", fields)
     if db.session.scalar(sa.select(StorageUnit.id).where(StorageUnit.code == code)):

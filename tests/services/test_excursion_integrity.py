@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from qa_app.errors import InvalidInput, WrongState
 from qa_app.extensions import db
-from qa_app.models import BatchLocation, Excursion
-from qa_app.services import batches, excursions
+from qa_app.models import BatchLocation, Excursion, StorageUnit
+from qa_app.services import batches, excursions, storage
 from qa_app.services.excursions import DispositionInput
 from tests.builders import signature, user
 from tests.services.test_excursion_lifecycle import HOUR, STEP, audited, live, new_unit, send, send_at
@@ -200,6 +201,30 @@ def test_a_short_run_inside_the_allowance_is_still_filtered_by_the_alarm_delay(c
     code = new_unit("refrigerated")
     send(code, t0, [5.0] * 12 + [14.0] * 2 + [5.0] * 12)  # ten minutes at 14 °C
     assert live(code) == []
+
+
+def test_an_alarm_delay_over_an_hour_is_refused(ctx):
+    with pytest.raises(InvalidInput) as refused:
+        storage.create_unit(
+            user("ada"), code="SLOW-1", name="Slow fridge", condition="refrigerated", alarm_delay_minutes=61
+        )
+    assert "at most 60 minutes" in refused.value.fields["alarm_delay_minutes"]
+    db.session.rollback()
+
+
+def test_a_unit_set_up_with_a_day_of_alarm_delay_still_records_23_hours_at_14_c(ctx, t0):
+    """A unit kept from before the limit (24-hour delay): 23 hours at 14 °C in a refrigerator
+    (24-hour MKT about 13.5 °C) is an excursion all the same, the delay counting as an hour."""
+    code = new_unit("refrigerated")
+    db.session.execute(
+        sa.update(StorageUnit).where(StorageUnit.code == code).values(alarm_delay_minutes=24 * 60)
+    )
+    db.session.commit()
+    send(code, t0, [5.0] * 12 + [14.0] * (23 * 12) + [5.0] * 24)  # 01:00–23:55 at 14 °C
+    [found] = live(code)
+    assert (found.start, found.end, found.duration_minutes) == (t0 + HOUR, t0 + 24 * HOUR, 1380.0)
+    assert (found.min_c, found.max_c) == (14.0, 14.0)
+    assert found.classification == "needs_disposition"
 
 
 # --- E: a data gap is not evidence --------------------------------------------------------------

@@ -52,3 +52,22 @@ def test_limits_inside_the_range_are_kept(client, units):  # noqa: F811
     sign_in(client, "ada")
     client.post("/storage/new", data=FRIDGE | {"min_c": "3", "max_c": "7.5"})
     assert unit_rows(text(client.get("/storage/")))["FRIDGE-2"][2] == "3.0–7.5 °C"
+
+
+def test_an_alarm_delay_of_a_day_is_refused_on_the_page(client, units):  # noqa: F811
+    sign_in(client, "ada")
+    response = client.post("/storage/new", data=FRIDGE | {"alarm_delay_minutes": "1440"})
+    assert response.status_code == 400
+    assert field_error(text(response), "alarm_delay_minutes") == (
+        "From 0 to at most 60 minutes: the delay only filters brief readings; a longer one would "
+        "hide an excursion that harms the preparations."
+    )
+    assert "FRIDGE-2" not in unit_rows(text(client.get("/storage/")))
+
+
+def test_an_alarm_delay_over_an_hour_is_refused_through_the_api(client, auth, units):  # noqa: F811
+    body = {"code": "SLOW-9", "name": "Slow fridge", "condition": "refrigerated", "alarm_delay_minutes": 61}
+    response = client.post("/api/v1/storage-units", json=body, headers=auth.token("ada"))
+    assert response.status_code == 400
+    assert "alarm_delay_minutes" in response.get_json()["error"]["fields"]
+    assert client.get("/api/v1/storage-units/SLOW-9", headers=auth.token("ada")).status_code == 404
