@@ -72,11 +72,20 @@ class MaterialLot(db.Model):
         set or tightened after the lot was approved), or None. The anhydrous figure is compared
         when the water content is known, else the as-is one (as at approval)."""
         low, high = self.material.assay_min_percent, self.material.assay_max_percent
-        anhydrous = self.assay_anhydrous_percent is not None
-        value = self.assay_anhydrous_percent if anhydrous else self.assay_percent
-        if low is None or high is None or value is None or low <= value <= high:
+        figure = self.monograph_figure()
+        if low is None or high is None or figure is None or low <= figure[0] <= high:
             return None
+        value, basis = figure
         return (
-            f"lot {self.barcode}'s assay, {value:.1f} % {'anhydrous' if anhydrous else 'as is'}, "
+            f"lot {self.barcode}'s assay, {value:.1f} % {'anhydrous' if basis == 'anhydrous' else 'as is'}, "
             f"is outside the monograph limits {low:.1f}–{high:.1f} %"
         )
+
+    def monograph_figure(self) -> tuple[float, str] | None:
+        """The assay compared with the monograph limits and its basis: the anhydrous figure when
+        the water content is known, else the as-is one (which can only be lower)."""
+        if self.assay_anhydrous_percent is not None:
+            return self.assay_anhydrous_percent, "anhydrous"
+        if self.assay_percent is not None:
+            return self.assay_percent, "as_is"
+        return None

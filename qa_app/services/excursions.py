@@ -92,6 +92,13 @@ def _on_record(excursions: list[Excursion]) -> set[int]:
     return fixed
 
 
+def _fixed(unit: StorageUnit, lo: datetime | None, hi: datetime | None) -> list[Excursion]:
+    """The unit's excursions in ``[lo, hi]`` (open ends unbounded) that may no longer shrink."""
+    on_record = _stored(unit, lo or EARLIEST, hi or LATEST)
+    fixed_ids = _on_record(on_record)
+    return [e for e in on_record if e.id in fixed_ids]
+
+
 def _spans(excursions: list[Excursion]) -> list[tuple[float, float]]:
     """``[start, stop)`` in epoch seconds: to the end reading, or just past the last reading while open."""
     return [
@@ -141,21 +148,17 @@ def refresh(
         lo = min(lo, stored[0].start)
         hi = None if any(s.end is None for s in stored) else max(hi, max(s.end for s in stored))
     lo = _last_inside_before(unit, lo)  # start from a reading inside, never mid-run
-    on_record = _stored(unit, lo or EARLIEST, hi or LATEST)
-    fixed_ids = _on_record(on_record)
-    fixed = [e for e in on_record if e.id in fixed_ids]
+    fixed = _fixed(unit, lo, hi)
     t, v, found = _search(unit, lo, hi, known, fixed)
     if hi is not None and found and found[-1].is_open and readings.neighbour(unit, hi, after=True):
         hi = None
-        on_record = _stored(unit, lo or EARLIEST, LATEST)
-        fixed_ids = _on_record(on_record)
-        fixed = [e for e in on_record if e.id in fixed_ids]
+        fixed = _fixed(unit, lo, hi)
         t, v, found = _search(unit, lo, hi, known, fixed)
     if t.size == 0:
         return
     span_start = readings.epoch_to_datetime(t[0])
     stored = _stored(unit, span_start, readings.epoch_to_datetime(t[-1]))
-    touched = _reconcile(unit, stored, t, v, found, actor, username, fixed_ids)
+    touched = _reconcile(unit, stored, t, v, found, actor, username, {e.id for e in fixed})
     for excursion in touched:
         for batch in batches_during(excursion):
             judgement.judge(actor, batch, username)
@@ -349,14 +352,6 @@ def record_disposition(
         judgement.judge(actor, batch)
     db.session.commit()
     return disposition
-
-
-STATE_WORDS = {
-    "allowable": "allowable",
-    "needs_disposition": "needs disposition",
-    "dispositioned": "dispositioned",
-    "withdrawn": "withdrawn",
-}
 
 
 def states(found: list[Excursion], during: dict[int, list] | None = None) -> dict[int, str]:

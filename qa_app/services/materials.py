@@ -313,11 +313,10 @@ def monograph_check(lot: MaterialLot) -> MonographCheck | None:
     anhydrous too.
     """
     low, high = lot.material.assay_min_percent, lot.material.assay_max_percent
-    if low is None or high is None or lot.assay_percent is None:
+    figure = lot.monograph_figure()
+    if low is None or high is None or figure is None:
         return None
-    if lot.assay_anhydrous_percent is not None:
-        return MonographCheck(low, high, lot.assay_anhydrous_percent, "anhydrous")
-    return MonographCheck(low, high, lot.assay_percent, "as_is")
+    return MonographCheck(low, high, *figure)
 
 
 def approver_problem(actor: User, lot: MaterialLot) -> str | None:

@@ -12,7 +12,6 @@ from qa_app.errors import ServiceError
 from qa_app.extensions import db
 from qa_app.reports.chart import Span, temperature_chart
 from qa_app.services import clock, readings, storage, storage_view, tokens
-from qa_app.services.excursions import STATE_WORDS
 from qa_app.services.excursions import states as excursion_states
 from qa_app.services.pagination import page_args
 from qa_app.validation import EARLIEST, LATEST
@@ -136,7 +135,7 @@ def chart_svg(unit, series, start, end, spans, *, title: str, hourly: bool, elem
                     e.start,
                     e.end,
                     "dispositioned" if state[e.id] == "dispositioned" else e.classification,
-                    f"Excursion {e.id}: {STATE_WORDS[state[e.id]]}, {e.min_c:g} to {e.max_c:g} °C".replace(
+                    f"Excursion {e.id}: {state[e.id].replace('_', ' ')}, {e.min_c:g} to {e.max_c:g} °C".replace(
                         "-", "\u2212"
                     ),
                     url_for("storage.excursion", excursion_id=e.id),
