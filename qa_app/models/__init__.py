@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from qa_app.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, Signature
+from qa_app.models.balance import Balance, BalanceCheck
 from qa_app.models.batch import BATCH_STATUSES, Batch, BatchComponent, BatchLocation, LotCounter, WeightCheck
 from qa_app.models.certificate import BatchDecision, Certificate, CertificateCounter, CertificateExport
 from qa_app.models.excursion import CLASSIFICATIONS, DECISIONS, Disposition, Excursion
@@ -39,6 +40,8 @@ __all__ = [
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
+    "Balance",
+    "BalanceCheck",
     "Batch",
     "BatchComponent",
     "BatchDecision",

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_app.extensions import db
+from qa_app.models.balance import Balance
 from qa_app.models.formula import FormulaVersion
 from qa_app.models.material import Material, MaterialLot
 from qa_app.models.storage import StorageUnit
@@ -69,6 +70,13 @@ class Batch(db.Model):
     locations: so.Mapped[list["BatchLocation"]] = so.relationship(
         back_populates="batch", order_by="BatchLocation.placed_at"
     )
+    produced_lot: so.Mapped[MaterialLot | None] = so.relationship(
+        primaryjoin="MaterialLot.produced_by_batch_id == Batch.id",
+        foreign_keys="MaterialLot.produced_by_batch_id",
+        viewonly=True,
+        uselist=False,
+    )
+    """The intermediate lot a trituration batch made, once completed."""
 
     __mapper_args__ = {"version_id_col": row_version}
     __table_args__ = (
@@ -93,6 +101,10 @@ class BatchComponent(db.Model):
     within_tolerance: so.Mapped[bool | None]
     deviation_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
     balance: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    """The balance's code as it was weighed on (free text on records made before balances)."""
+    balance_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("balance.id"), index=True)
+    balance_minimum_mg: so.Mapped[float | None]
+    """The balance's minimum weight (USP <41>) when the weighing was recorded."""
     recorded_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     recorded_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
@@ -100,6 +112,7 @@ class BatchComponent(db.Model):
     lot: so.Mapped[MaterialLot] = so.relationship(lazy="joined", innerjoin=True)
     material: so.Mapped[Material] = so.relationship(lazy="joined", innerjoin=True)
     recorded_by: so.Mapped[User] = so.relationship(lazy="joined")
+    balance_record: so.Mapped[Balance | None] = so.relationship()
 
     __table_args__ = (sa.UniqueConstraint("batch_id", "material_lot_id", name="uq_batch_component_lot"),)
 

@@ -9,12 +9,13 @@ from qa_app.extensions import db
 from qa_app.models.types import UTCDateTime, utcnow
 from qa_app.models.user import User
 
-MATERIAL_KINDS = ("api", "excipient", "container")
+MATERIAL_KINDS = ("api", "excipient", "container", "intermediate")
 LOT_STATUSES = ("quarantine", "approved", "rejected")
 
 
 class Material(db.Model):
-    """Something a batch is made of: the API, an excipient, or a container such as a capsule shell."""
+    """Something a batch is made of: the API, an excipient, a container such as a capsule shell,
+    or an intermediate (a trituration made in house from the API; its lots come from batches)."""
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     code: so.Mapped[str] = so.mapped_column(sa.String(40), unique=True)
@@ -48,11 +49,19 @@ class MaterialLot(db.Model):
     decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    produced_by_batch_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("batch.id", use_alter=True, name="fk_material_lot_produced_by_batch_id_batch"),
+        unique=True,
+    )
+    """The trituration batch that made this lot (intermediate materials only)."""
     row_version: so.Mapped[int] = so.mapped_column(default=1)
 
     material: so.Mapped[Material] = so.relationship(lazy="joined", innerjoin=True)
     received_by: so.Mapped[User] = so.relationship(foreign_keys=[received_by_id])
     decided_by: so.Mapped[User | None] = so.relationship(foreign_keys=[decided_by_id])
+    produced_by: so.Mapped["Batch | None"] = so.relationship(  # noqa: F821 (models.batch imports this module)
+        "Batch", foreign_keys=[produced_by_batch_id], viewonly=True
+    )
 
     __mapper_args__ = {"version_id_col": row_version}
     __table_args__ = (sa.CheckConstraint(sa.column("status").in_(LOT_STATUSES), name="known_status"),)

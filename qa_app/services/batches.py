@@ -27,7 +27,7 @@ from qa_app.models import (
     User,
     WeightCheck,
 )
-from qa_app.services import audit, clock, formulas, judgement, materials, signatures, stays, storage
+from qa_app.services import audit, balances, clock, formulas, judgement, materials, signatures, stays, storage
 from qa_app.services.accounts import require_role
 from qa_app.services.materials import COMPOUNDERS
 from qa_app.services.signatures import SignatureInput
@@ -291,7 +291,6 @@ def record_component(
         material=lot.material,
         role=role,
         recorded_by_id=actor.id,
-        balance=(balance or "").strip() or None,
         deviation_reason=reason,
     )
     if role == "container":
@@ -307,6 +306,9 @@ def record_component(
                 "Give the weighed amount in mg.", {"quantity_mg": "Give the weighed mass in mg (> 0)."}
             )
         row.quantity_mg = quantity_mg
+        scale = balances.gate(balance, quantity_mg)  # USP <41>: today's check, minimum weight, capacity
+        row.balance, row.balance_id = scale.code, scale.id
+        row.balance_minimum_mg = float(balances.minimum_weight_mg(scale))
     if role == "api":
         _record_api_weighing(actor, batch, lot, row)
     elif role == "filler" and "filler_mg" in batch.calculation:
@@ -329,6 +331,7 @@ def record_component(
             "theoretical_mg": row.theoretical_mg,
             "deviation_percent": row.deviation_percent,
             "balance": row.balance,
+            "balance_minimum_mg": row.balance_minimum_mg,
         },
     )
     _refresh_bud(actor, batch)
