@@ -6,6 +6,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from qa_app.api import (  # noqa: E402,F401
     audit,
+    balances,
     batches,
     certificates,
     core,

@@ -77,7 +77,8 @@ def create_batch(body):
     batch = batches.create_batch(
         g.actor,
         formula=body["formula"],
-        quantity=body["quantity"],
+        quantity=body.get("quantity"),
+        quantity_mg=body.get("quantity_mg"),
         strength_mg=body.get("strength_mg"),
         concentration=concentration,
         dose_amount=dose_amount,

@@ -282,11 +282,12 @@ COMPONENTS.update(
         },
         "NewBatch": {
             "type": "object",
-            "required": ["formula", "quantity"],
+            "required": ["formula"],
             "properties": {
                 "formula": {"type": "string", "minLength": 1, "maxLength": 40},
                 "strength_mg": {"type": "number"},
-                "quantity": {"type": "number"},
+                "quantity": {"type": "number", "description": "capsules, mL or g; required except for triturations"},
+                "quantity_mg": {"type": "number", "description": "a trituration's total mass, in mg"},
                 "concentration_mg_per_ml": _POSITIVE,
                 "dose_volume_ml": _POSITIVE,
                 "concentration_mg_per_g": _POSITIVE,
@@ -354,8 +355,12 @@ COMPONENTS.update(
                 "expired": {"type": "boolean"},
                 "formula": {"type": "object"},
                 "dosage_form": {"type": "string"},
-                "strength_mg": {"type": "number"},
+                "strength_mg": {"type": ["number", "null"], "description": "null for a trituration"},
                 "quantity": {"type": "number"},
+                "quantity_mg": {"type": "number", "description": "a trituration's total mass"},
+                "concentration_percent": {"type": "number", "description": "a trituration's % w/w"},
+                "produced_lot": {"type": ["string", "null"], "description": "the lot a trituration made"},
+                "chain": {"type": "array", "description": "the lots behind the API: trituration lot, API lot"},
                 "compounded_at": {"type": "string"},
                 "compounded_by": {"type": "string"},
                 "bud": {"type": "string", "format": "date"},
@@ -592,5 +597,93 @@ COMPONENTS.update(
                 "revoked_at": {"type": ["string", "null"]},
             },
         },
+    }
+)
+
+
+# --- balances (USP <41>) and their daily performance checks ------------------------------------
+
+_FIGURE = {"type": "number", "description": "in the unit the name ends with; the service names a value out of range"}
+_BALANCE_CHECK = {
+    "type": "object",
+    "required": ["passed", "error_percent", "local_date"],
+    "properties": {
+        "id": {"type": "integer"},
+        "balance": {"type": "string"},
+        "nominal_mg": {"type": "number"},
+        "observed_mg": {"type": "number"},
+        "error_percent": {"type": "number", "description": "(reading − test weight) / test weight × 100"},
+        "passed": {"type": "boolean"},
+        "reason": {"type": ["string", "null"], "description": "why the check failed, and what to do"},
+        "local_date": {"type": "string", "format": "date", "description": "the day the check counts for"},
+        "recorded_by": {"type": "string"},
+        "recorded_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+COMPONENTS.update(
+    {
+        "NewBalance": {
+            "type": "object",
+            "required": ["code", "name", "readability_mg", "repeatability_sd_mg", "capacity_g"],
+            "properties": {
+                "code": {"type": "string", "maxLength": 40},
+                "name": {"type": "string", "maxLength": 200},
+                "readability_mg": _FIGURE,
+                "repeatability_sd_mg": {**_FIGURE, "description": "s of ≥ 10 replicate weighings (USP <41>)"},
+                "capacity_g": _FIGURE,
+                "qualified_on": {
+                    "type": ["string", "null"],
+                    "format": "date",
+                    "description": "the date of the USP <41> repeatability test",
+                },
+            },
+            "additionalProperties": False,
+        },
+        "BalanceChange": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "maxLength": 200},
+                "readability_mg": _FIGURE,
+                "repeatability_sd_mg": _FIGURE,
+                "capacity_g": _FIGURE,
+                "qualified_on": {"type": ["string", "null"], "format": "date"},
+                "active": {"type": "boolean", "description": "false takes the balance out of use"},
+                "reason": {"type": "string", "maxLength": 2000, "description": "why, for the audit trail"},
+            },
+            "additionalProperties": False,
+        },
+        "Balance": {
+            "type": "object",
+            "required": ["code", "name", "minimum_weight_mg", "usable", "usable_reason", "last_check"],
+            "properties": {
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "readability_mg": {"type": "number"},
+                "repeatability_sd_mg": {"type": "number"},
+                "capacity_g": {"type": "number"},
+                "qualified_on": {"type": ["string", "null"], "format": "date"},
+                "active": {"type": "boolean"},
+                "minimum_weight_mg": {"type": "number", "description": "2000 × max(s, 0.41 d), one decimal"},
+                "usable": {"type": "boolean", "description": "in use, and today's latest check passed"},
+                "usable_reason": {"type": ["string", "null"]},
+                "last_check": {"oneOf": [_BALANCE_CHECK, {"type": "null"}], "description": "today's latest check"},
+                "checks": {
+                    "type": "array",
+                    "items": _BALANCE_CHECK,
+                    "description": "newest first, up to 60 (one balance only)",
+                },
+            },
+        },
+        "NewBalanceCheck": {
+            "type": "object",
+            "required": ["nominal_mg", "observed_mg"],
+            "properties": {
+                "nominal_mg": {"type": "number", "description": "the test weight, 5–100 % of the capacity"},
+                "observed_mg": {"type": "number", "description": "what the balance read"},
+            },
+            "additionalProperties": False,
+        },
+        "BalanceCheck": _BALANCE_CHECK,
     }
 )

@@ -76,7 +76,11 @@ _QUANTITY_UNITS: dict[str, str] = {
     "oral_liquid": "mL",
     "sublingual_drops": "mL",
     "cream": "g",
+    "trituration": "mg",
 }
+TRITURATION_MAX_MG = 1_000_000
+"""Largest trituration: one kilogram of stock dilution, in mg."""
+TRITURATION_MAX_PERCENT = 50.0
 _DOSE_FIELDS: dict[str, tuple[str, str]] = {
     "oral_liquid": ("concentration_mg_per_ml", "dose_volume_ml"),
     "sublingual_drops": ("concentration_mg_per_ml", "dose_volume_ml"),
@@ -318,6 +322,8 @@ class Calculation:
     @property
     def filler_mg_reported(self) -> Decimal | None:
         """Total fill less the *reported* API, so the explanation adds up when redone by hand."""
+        if self.dosage_form == "trituration":  # the diluent: total mass less the API
+            return _reported(_exact(self.quantity) - self.api_mg_reported, MG_DECIMALS)
         if self.fill_weight_mg is None:
             return None
         total = _exact(self.quantity) * _exact(self.fill_weight_mg)
@@ -327,6 +333,13 @@ class Calculation:
     def explanation(self) -> str:
         """The sums in words, e.g. "100 capsules × 1.5 mg × 100 / 99.0 % × (1 + 0.0 %) = 151.52 mg"."""
         unit = _QUANTITY_UNITS[self.dosage_form]
+        if self.dosage_form == "trituration":
+            total = f"{_written(self.quantity)} mg"
+            return (
+                f"{total} × {_written(self.mg_per_unit, 1)} % / 100 × 100 / "
+                f"{_written(self.api_assay_percent, 1)} % = {_text(self.api_mg_reported)} mg; diluent = "
+                f"{total} − {_text(self.api_mg_reported)} mg = {_text(self.filler_mg_reported or Decimal(0))} mg"
+            )
         if self.dosage_form == "capsule":
             count = _written(self.quantity)
             amount = f"{count} {'capsule' if count == '1' else unit}"
@@ -348,7 +361,9 @@ class Calculation:
 
     def as_dict(self) -> dict[str, Any]:
         """The Batch's ``calculation`` object: inputs, reported values, raw values, explanation."""
-        key = "strength_mg" if self.dosage_form == "capsule" else _DOSE_FIELDS[self.dosage_form][0]
+        key = {"capsule": "strength_mg", "trituration": "concentration_percent"}.get(self.dosage_form) or (
+            _DOSE_FIELDS[self.dosage_form][0]
+        )
         filler = self.filler_mg_reported
         return {
             "dosage_form": self.dosage_form,
@@ -437,6 +452,51 @@ def calculate(
             "fill_weight_mg",
             f"fill weight too small: {_written(units)} capsules × {_written(fill or 0)} mg cannot hold "
             f"{_text(calculation.api_mg_reported)} mg of API",
+        )
+    return calculation
+
+
+def calculate_trituration(
+    total_mg: float, concentration_percent: float, api_assay_percent: float, *, api_lot: str | None = None
+) -> Calculation:
+    """API and diluent to weigh for a trituration (domain.md §2.1).
+
+    API = total mass × concentration / 100 × 100 / assay (as is); diluent = total − API, so 10 g
+    at 10 % from an API of 99.0 % as is is 1,010.10 mg of API and 8,989.90 mg of diluent. The
+    diluent actually weighed is judged against the total less the API actually weighed.
+    """
+    total = _positive(total_mg, "quantity_mg")
+    if total > TRITURATION_MAX_MG:
+        raise CompoundingError(
+            "quantity_mg", f"quantity_mg must be at most {TRITURATION_MAX_MG:,} mg (1 kg); got {_written(total)}"
+        )
+    concentration = _positive(concentration_percent, "concentration_percent")
+    if concentration > TRITURATION_MAX_PERCENT:
+        raise CompoundingError(
+            "concentration_percent",
+            f"concentration_percent must be at most {_written(TRITURATION_MAX_PERCENT)} %; got {_written(concentration)}",
+        )
+    assay = _check_assay(api_assay_percent, "api_assay_percent")
+    api_mg = total * concentration / 100 * 100 / assay
+    calculation = Calculation(
+        dosage_form="trituration",
+        quantity=total,
+        mg_per_unit=concentration,
+        api_assay_percent=assay,
+        overage_percent=0.0,
+        fill_weight_mg=None,
+        api_lot=api_lot,
+        api_mg=api_mg,
+        filler_mg=total - api_mg,
+        theoretical_unit_mg=None,
+        theoretical_yield=total,
+    )
+    diluent = calculation.filler_mg_reported
+    if diluent is not None and diluent < 0:
+        raise CompoundingError(
+            "concentration_percent",
+            f"{_written(concentration)} % of an API assayed at {_written(assay, 1)} % needs more API "
+            f"({_text(calculation.api_mg_reported)} mg) than the total mass ({_written(total)} mg)",
         )
     return calculation
 

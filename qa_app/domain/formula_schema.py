@@ -6,9 +6,17 @@ inside 0.5–4.5 mg, limits in order) are checked by the formula service.
 
 from typing import Any
 
-DOSAGE_FORMS = ("capsule", "oral_liquid", "sublingual_drops", "cream")
+DOSAGE_FORMS = ("capsule", "oral_liquid", "sublingual_drops", "cream", "trituration")
+PREPARATION_FORMS = ("capsule", "oral_liquid", "sublingual_drops", "cream")
+"""Dosage forms dispensed to patients; a trituration is a stock dilution used to make them."""
 LIQUID_FORMS = ("oral_liquid", "sublingual_drops")
-ROUTES = {"capsule": "oral", "oral_liquid": "oral", "sublingual_drops": "sublingual", "cream": "topical"}
+ROUTES = {
+    "capsule": "oral",
+    "oral_liquid": "oral",
+    "sublingual_drops": "sublingual",
+    "cream": "topical",
+    "trituration": "for compounding only",
+}
 """The route of administration a label states for each dosage form (USP <795> labelling)."""
 COMPONENT_ROLES = ("api", "filler", "vehicle", "container")
 TEST_KINDS = ("range", "content_uniformity", "attribute")
@@ -48,8 +56,6 @@ FORMULA: dict[str, Any] = {
         "code",
         "name",
         "dosage_form",
-        "strength_min_mg",
-        "strength_max_mg",
         "components",
         "storage",
         "bud",
@@ -61,6 +67,8 @@ FORMULA: dict[str, Any] = {
         "dosage_form": {"type": "string", "enum": list(DOSAGE_FORMS)},
         "strength_min_mg": _number,
         "strength_max_mg": _number,
+        "concentration_percent": {"type": "number", "exclusiveMinimum": 0, "maximum": 50},
+        "produces": {"type": "string", "minLength": 1, "maxLength": 40},
         "components": {
             "type": "array",
             "minItems": 1,
@@ -114,7 +122,21 @@ FORMULA: dict[str, Any] = {
 
 
 def default_specification(dosage_form: str) -> dict[str, Any]:
-    """The LDN defaults: assay 90.0–110.0 % LC; USP <905> for capsules; appearance."""
+    """The LDN defaults: assay 90.0–110.0 % LC; USP <905> for capsules; appearance. A trituration's
+    default is its appearance (a uniform powder, checked before its lot is approved)."""
+    if dosage_form == "trituration":
+        return {
+            "tests": [
+                {
+                    "key": "appearance",
+                    "kind": "attribute",
+                    "unit": "",
+                    "method": "Visual",
+                    "required": True,
+                    "expected": "Uniform white to off-white powder",
+                }
+            ]
+        }
     tests: list[dict[str, Any]] = [
         {
             "key": "assay",

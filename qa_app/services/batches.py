@@ -27,7 +27,18 @@ from qa_app.models import (
     User,
     WeightCheck,
 )
-from qa_app.services import audit, balances, clock, formulas, judgement, materials, signatures, stays, storage
+from qa_app.services import (
+    audit,
+    balances,
+    clock,
+    formulas,
+    judgement,
+    materials,
+    signatures,
+    stays,
+    storage,
+    triturations,
+)
 from qa_app.services.accounts import require_role
 from qa_app.services.materials import COMPOUNDERS
 from qa_app.services.signatures import SignatureInput
@@ -165,7 +176,8 @@ def create_batch(
     actor: User,
     *,
     formula: str,
-    quantity: float,
+    quantity: float | None = None,
+    quantity_mg: float | None = None,
     strength_mg: float | None = None,
     concentration: float | None = None,
     dose_amount: float | None = None,
@@ -193,6 +205,17 @@ def create_batch(
             {"formula": " ".join(broken)},
         )
     compounded_at = clock.past_or_now(compounded_at, "compounded_at")
+    if version.dosage_form == "trituration":
+        return _create_trituration(
+            actor, master, version, quantity_mg, quantity, (strength_mg, concentration, dose_amount), api_lot, compounded_at
+        )
+    if quantity_mg is not None:
+        raise InvalidInput(
+            "quantity_mg is a trituration's total mass; give quantity for this formula.",
+            {"quantity_mg": "Only for triturations; give quantity (capsules, mL or g)."},
+        )
+    if quantity is None:
+        raise InvalidInput("Give the quantity to make.", {"quantity": "Required: capsules, mL or g."})
     try:
         dose = compounding.dose_mg(version.dosage_form, strength_mg, concentration, dose_amount)
         dose_field = {"capsule": "strength_mg", "cream": "dose_g"}.get(version.dosage_form, "dose_volume_ml")
@@ -200,7 +223,14 @@ def create_batch(
         compounding.check_quantity(quantity, version.dosage_form)
     except CompoundingError as exc:
         raise _invalid(exc) from None
-    today = clock.today()
+    lot = _chosen_api_lot(body, api_lot)
+    calculation = _calculate(body, version.dosage_form, quantity, dose, concentration, lot)
+    return _open(actor, master, version, lot, calculation, compounded_at, dose, quantity, concentration, dose_amount)
+
+
+def _chosen_api_lot(body: dict[str, Any], api_lot: str | None) -> MaterialLot:
+    """The API lot scanned for the batch, or the approved, in-date lot that expires first. For a
+    formula made from a trituration, the API is that intermediate material's lots."""
     api_code = _api_material(body)
     if api_lot:
         lot = _usable_lot(api_lot, "api_lot")
@@ -209,14 +239,72 @@ def create_batch(
                 f"Lot {lot.barcode} is {lot.material.code}, not the API {api_code}.",
                 {"api_lot": f"Scan a lot of {api_code}."},
             )
-    else:
-        lot = default_api_lot(api_code, today)
-        if lot is None:
-            raise WrongState(
-                f"No approved, in-date lot of {api_code}; receive and approve one first.",
-                {"api_lot": "No usable lot."},
-            )
-    calculation = _calculate(body, version.dosage_form, quantity, dose, concentration, lot)
+        return lot
+    lot = default_api_lot(api_code, clock.today())
+    if lot is None:
+        how = "make a trituration batch and have its lot approved" if _is_intermediate(api_code) else (
+            "receive and approve one"
+        )
+        raise WrongState(f"No approved, in-date lot of {api_code}; {how} first.", {"api_lot": "No usable lot."})
+    return lot
+
+
+def _is_intermediate(material_code: str) -> bool:
+    return db.session.scalar(sa.select(Material.kind).where(Material.code == material_code)) == "intermediate"
+
+
+def _create_trituration(
+    actor: User,
+    master: Formula,
+    version: FormulaVersion,
+    quantity_mg: float | None,
+    quantity: float | None,
+    dose_fields: tuple[float | None, ...],
+    api_lot: str | None,
+    compounded_at: datetime,
+) -> Batch:
+    """A trituration batch: a total mass (mg) at the formula's concentration, no dose."""
+    if any(value is not None for value in dose_fields):
+        raise InvalidInput(
+            "A trituration has no dose: give quantity_mg (its total mass) only.",
+            {"strength_mg": "Leave out the strength: a trituration is made to its concentration."},
+        )
+    if quantity_mg is None:
+        quantity_mg = quantity  # the page's quantity field holds the mass in mg
+    elif quantity is not None and quantity != quantity_mg:
+        raise InvalidInput(
+            "Give the total mass once, as quantity_mg.", {"quantity": "Leave out: a trituration's quantity is quantity_mg."}
+        )
+    if quantity_mg is None:
+        raise InvalidInput(
+            "Give the trituration's total mass in mg.", {"quantity_mg": "Required: the total mass in mg, e.g. 10000."}
+        )
+    body = version.body
+    lot = _chosen_api_lot(body, api_lot)
+    try:
+        calc = compounding.calculate_trituration(
+            quantity_mg, body["concentration_percent"], lot.assay_percent, api_lot=lot.barcode
+        )
+    except CompoundingError as exc:
+        raise _invalid(exc) from None
+    percent = body["concentration_percent"]
+    return _open(actor, master, version, lot, calc.as_dict(), compounded_at, percent / 100, quantity_mg, percent, None)
+
+
+def _open(
+    actor: User,
+    master: Formula,
+    version: FormulaVersion,
+    lot: MaterialLot,
+    calculation: dict[str, Any],
+    compounded_at: datetime,
+    dose: float,
+    quantity: float,
+    concentration: float | None,
+    dose_amount: float | None,
+) -> Batch:
+    """Write the new draft with its frozen calculation and BUD, audited, in one transaction."""
+    body = version.body
     bud = _bud(clock.local_date(compounded_at), body["bud"], [lot])
     batch = Batch(
         lot_number=next_lot_number(clock.local_date(compounded_at)),
@@ -311,6 +399,9 @@ def record_component(
         row.balance_minimum_mg = float(balances.minimum_weight_mg(scale))
     if role == "api":
         _record_api_weighing(actor, batch, lot, row)
+    elif role == "filler" and batch.dosage_form == "trituration":
+        weighed = api_component(batch)  # the diluent makes up the total with the API actually weighed
+        row.theoretical_mg = batch.quantity - (weighed.quantity_mg if weighed else batch.calculation["api_mg"])
     elif role == "filler" and "filler_mg" in batch.calculation:
         row.theoretical_mg = batch.calculation["filler_mg_raw"]
     row.batch = batch
@@ -347,9 +438,7 @@ def _record_api_weighing(actor: User, batch: Batch, lot: MaterialLot, row: Batch
     body = batch.formula_version.body
     if lot.id != batch.api_lot_id:
         old = dict(batch.calculation)
-        batch.calculation = _calculate(
-            body, batch.dosage_form, batch.quantity, batch.strength_mg, batch.concentration, lot
-        )
+        batch.calculation = _recalculate(batch, lot)
         batch.api_lot_id = lot.id
         audit.record(
             "batch.recalculated",
@@ -370,6 +459,19 @@ def _record_api_weighing(actor: User, batch: Batch, lot: MaterialLot, row: Batch
             check.message + ".",
             {"deviation_reason": "Required outside the weighing tolerance: say why, or weigh again."},
         )
+
+
+def _recalculate(batch: Batch, lot: MaterialLot) -> dict[str, Any]:
+    """The batch's calculation redone with another API lot's as-is assay."""
+    body = batch.formula_version.body
+    if batch.dosage_form == "trituration":
+        try:
+            return compounding.calculate_trituration(
+                batch.quantity, body["concentration_percent"], lot.assay_percent, api_lot=lot.barcode
+            ).as_dict()
+        except CompoundingError as exc:
+            raise _invalid(exc) from None
+    return _calculate(body, batch.dosage_form, batch.quantity, batch.strength_mg, batch.concentration, lot)
 
 
 def _refresh_bud(actor: User, batch: Batch) -> None:
@@ -551,6 +653,7 @@ def complete(
     batch.actual_yield, batch.yield_percent, batch.yield_deviation_reason = actual_yield, percent, reason
     batch.status, batch.completed_at, batch.storage_unit_id = "quarantine", clock.utcnow(), unit.id
     db.session.add(BatchLocation(batch=batch, storage_unit=unit, placed_at=at, recorded_by_id=actor.id))
+    produced = triturations.produce_lot(actor, batch) if batch.dosage_form == "trituration" else None
     audit.record(
         "batch.completed",
         "batch",
@@ -564,6 +667,7 @@ def complete(
             "yield_percent": percent,
             "storage_unit": unit.code,
             "placed_at": at,
+            "produced_lot": produced.barcode if produced else None,
         },
     )
     judgement.judge(actor, batch)  # it may have been placed in a unit during an excursion

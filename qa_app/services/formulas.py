@@ -33,12 +33,10 @@ def normalise(body: dict[str, Any]) -> dict[str, Any]:
         body.setdefault(name, "")
     body.setdefault("specification", default_specification(body["dosage_form"]))
     fields: dict[str, str] = {}
-    low, high = body["strength_min_mg"], body["strength_max_mg"]
-    for name, value in (("strength_min_mg", low), ("strength_max_mg", high)):
-        if not STRENGTH_MIN_MG <= value <= STRENGTH_MAX_MG:
-            fields[name] = f"Must be between {STRENGTH_MIN_MG} and {STRENGTH_MAX_MG} mg per dose (LDN)."
-    if not fields and low > high:
-        fields["strength_max_mg"] = "Must not be below strength_min_mg."
+    if body["dosage_form"] == "trituration":
+        _check_trituration(body, fields)
+    else:
+        _check_strengths(body, fields)
     if body["dosage_form"] == "capsule" and "fill_weight_mg" not in body:
         fields["fill_weight_mg"] = "Required for capsules: the calibrated fill weight per capsule."
     _check_components(body, fields)
@@ -47,6 +45,64 @@ def normalise(body: dict[str, Any]) -> dict[str, Any]:
     if fields:
         raise InvalidInput("The formula was not saved: correct the marked fields.", fields)
     return body
+
+
+def _check_strengths(body: dict[str, Any], fields: dict[str, str]) -> None:
+    for name in ("concentration_percent", "produces"):
+        if name in body:
+            fields[name] = "Only a trituration has a concentration in % w/w and an intermediate it produces."
+    for name in ("strength_min_mg", "strength_max_mg"):
+        if name not in body:
+            fields[name] = f"Required: the {'lowest' if name.endswith('min_mg') else 'highest'} dose in mg."
+    if fields:
+        return
+    low, high = body["strength_min_mg"], body["strength_max_mg"]
+    for name, value in (("strength_min_mg", low), ("strength_max_mg", high)):
+        if not STRENGTH_MIN_MG <= value <= STRENGTH_MAX_MG:
+            fields[name] = f"Must be between {STRENGTH_MIN_MG} and {STRENGTH_MAX_MG} mg per dose (LDN)."
+    if not fields and low > high:
+        fields["strength_max_mg"] = "Must not be below strength_min_mg."
+
+
+def _check_trituration(body: dict[str, Any], fields: dict[str, str]) -> None:
+    """A stock dilution (domain.md §2.1): a concentration, the intermediate it makes, an API and a
+    diluent; no dose, no fill weight, dated as a nonaqueous solid."""
+    if "concentration_percent" not in body:
+        fields["concentration_percent"] = "Required: the concentration in % w/w as naltrexone HCl, e.g. 10."
+    produced = (body.get("produces") or "").strip().upper()
+    body["produces"] = produced
+    material = db.session.scalar(sa.select(Material).where(Material.code == produced)) if produced else None
+    if not produced:
+        fields["produces"] = "Required: the intermediate material its batches make."
+    elif material is None:
+        fields["produces"] = f"No material with code {produced}; create it as an intermediate first."
+    elif material.kind != "intermediate":
+        fields["produces"] = f"{produced} is {material.kind}; a trituration produces an intermediate material."
+    else:
+        other = db.session.scalar(
+            sa.select(Formula.code).where(Formula.code != body["code"], Formula.id.in_(_producers(produced)))
+        )
+        if other:
+            fields["produces"] = f"{produced} is made by formula {other} already; one formula makes each intermediate."
+    for name in ("strength_min_mg", "strength_max_mg", "fill_weight_mg", "capsule_size"):
+        if body.get(name) not in (None, ""):
+            fields[name] = "A trituration has no dose, fill weight or capsule size; leave it out."
+    roles = sorted(c["role"] for c in body["components"])
+    if roles != ["api", "filler"]:
+        fields["components"] = "A trituration has two components: the API (role api) and its diluent (role filler)."
+    if body.get("overage_percent"):
+        fields["overage_percent"] = "A trituration is made to its concentration, without overage."
+    bud = body.get("bud") or {}
+    if "category" in bud and bud["category"] != "nonaqueous_other":
+        fields["bud.category"] = "A trituration is a nonaqueous solid: use the category nonaqueous other (180 days)."
+
+
+def _producers(material_code: str) -> sa.Select:
+    """The formulas with a version that produces ``material_code``."""
+    return sa.select(FormulaVersion.formula_id).where(
+        FormulaVersion.dosage_form == "trituration",
+        FormulaVersion.body["produces"].as_string() == material_code,
+    )
 
 
 def _check_components(body: dict[str, Any], fields: dict[str, str]) -> None:
@@ -62,8 +118,14 @@ def _check_components(body: dict[str, Any], fields: dict[str, str]) -> None:
     api = [i for i, c in enumerate(body["components"]) if c["role"] == "api"]
     if len(api) != 1:
         fields["components"] = "Name exactly one component with the role api (naltrexone hydrochloride)."
-    elif codes[api[0]] in known and known[codes[api[0]]].kind != "api":
-        fields[f"components.{api[0]}.material"] = f"{codes[api[0]]} is not an API material."
+    elif codes[api[0]] in known:
+        kind = known[codes[api[0]]].kind
+        allowed = ("api",) if body["dosage_form"] == "trituration" else ("api", "intermediate")
+        if kind not in allowed:
+            fields[f"components.{api[0]}.material"] = (
+                f"{codes[api[0]]} is not an API material"
+                + ("." if body["dosage_form"] == "trituration" else " nor a trituration of one.")
+            )
 
 
 def _check_tests(body: dict[str, Any], fields: dict[str, str]) -> None:

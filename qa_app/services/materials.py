@@ -190,6 +190,10 @@ def receive_lot(
         fields["assay_basis"] = "Use as_is or anhydrous, as the certificate states the assay."
     if item is None:
         pass
+    elif item.kind == "intermediate":
+        fields["material"] = (
+            f"{item.code} is an intermediate: its lots are made by completing a trituration batch, not received."
+        )
     elif item.kind == "api":
         if assay_basis is None:
             assay_basis = "anhydrous" if water_percent is not None else "as_is"
@@ -344,8 +348,11 @@ def _decide(actor: User, barcode: str, given: SignatureInput, action: str, statu
             )
     if status == "rejected" and not (reason or "").strip():
         raise InvalidInput("Give the reason for rejecting the lot.", {"reason": "Required."})
+    from qa_app.services import triturations  # noqa: PLC0415 (it builds on this module)
+
+    made_in = triturations.check_decision(actor, lot, status)  # an intermediate's batch is decided with it
     old = lot_state(lot)
-    signatures.sign(
+    signature = signatures.sign(
         actor, given, action=action, entity_type="material_lot", entity_key=lot.barcode, content=old
     )
     lot.status, lot.decided_by_id, lot.decided_at = status, actor.id, clock.utcnow()
@@ -359,6 +366,8 @@ def _decide(actor: User, barcode: str, given: SignatureInput, action: str, statu
         new={"status": status},
         reason=lot.decision_reason,
     )
+    if made_in is not None:
+        triturations.decide_batch(actor, made_in, lot, status, signature)
     db.session.commit()
     return lot
 

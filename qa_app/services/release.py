@@ -79,6 +79,11 @@ def release(actor: User, lot_number: str, given: SignatureInput) -> Certificate:
     batch = _locked(lot_number)
     if batch.status in FINAL_STATES:
         raise WrongState(f"Batch {batch.lot_number} is {batch.status} already; it cannot be released now.")
+    if batch.dosage_form == "trituration":
+        raise WrongState(
+            f"{batch.lot_number} is a trituration: it is not dispensed, so it has no certificate. "
+            "Approve the intermediate lot it made (that decides the batch too)."
+        )
     problem = review.releaser_problem(actor, batch)
     if problem:
         raise NotPermitted(problem)
