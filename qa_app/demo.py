@@ -21,6 +21,7 @@ from qa_app.extensions import db
 from qa_app.models import Batch, Excursion, Material, Reading, StorageUnit, User
 from qa_app.services import (
     accounts,
+    balances,
     batches,
     clock,
     excursions,
@@ -130,6 +131,51 @@ LIQUID_FORMULA = {
 }
 
 
+TRITURATION_FORMULA = {
+    "code": "LDN-TRIT10",
+    "name": "Naltrexone HCl 10 % w/w trituration in microcrystalline cellulose",
+    "description": "Uniform white powder; a stock dilution for capsules of 0.5 to 1 mg",
+    "dosage_form": "trituration",
+    "concentration_percent": 10.0,
+    "produces": "NTX-TRIT10",
+    "components": [{"material": "NTX-HCL", "role": "api"}, {"material": "MCC-102", "role": "filler"}],
+    "steps": [
+        "Weigh the naltrexone HCl on the semi-micro balance and the cellulose on the semi-micro balance.",
+        "Mix by geometric dilution in a mortar, pass through a 60-mesh sieve, mix 10 minutes.",
+        "Fill into an amber jar; label with the intermediate lot's own label.",
+    ],
+    "equipment": ["Semi-micro balance (0.01 mg)", "Mortar and pestle", "60-mesh sieve"],
+    "container": "Amber glass jar, screw cap",
+    "storage": "room",
+    "bud": {"category": "nonaqueous_other"},
+}
+TRITURATED_CAPSULE_FORMULA = CAPSULE_FORMULA | {
+    "code": "LDN-CAP-T",
+    "name": "Naltrexone HCl capsules 0.5–1 mg from the 10 % trituration",
+    "strength_min_mg": 0.5,
+    "strength_max_mg": 1.0,
+    "components": [
+        {"material": "NTX-TRIT10", "role": "api"},
+        {"material": "MCC-102", "role": "filler"},
+        {"material": "CAPS-3", "role": "container"},
+    ],
+    "steps": [
+        "Weigh the 10 % trituration (ten times the naltrexone HCl dose) and the cellulose.",
+        "Blend by geometric dilution, 5 minutes; fill the capsules on the calibrated machine.",
+        "Weigh at least 10 individual capsules (content weight) and record them.",
+    ],
+}
+# Balances with the figures of their last USP <41> repeatability test: (code, name, d, s,
+# capacity g, nominal test weight mg). Minimum weights 8.2 mg, 100.0 mg and 12,000 mg.
+DEMO_BALANCES = (
+    ("XS205-01", "Mettler Toledo XS205 semi-micro balance, compounding room", 0.01, 0.003, 220.0, 100_000.0),
+    ("AB204-02", "Mettler Toledo AB204-S analytical balance, weighing bench", 0.1, 0.05, 220.0, 100_000.0),
+    ("PB3002", "Mettler Toledo PB3002 precision balance, compounding room", 10.0, 6.0, 3200.0, 2_000_000.0),
+)
+CHECK_DAYS = 30
+FAILED_CHECK_DAYS_AGO = 12  # AB204-02 read 100,140 mg for 100 g; levelled, cleaned, checked again
+
+
 # An API lot whose certificate assay is outside the monograph limits (98.0–102.0 %, anhydrous):
 # it cannot be approved, so the reviewer rejects it.
 REJECTED_API_ASSAY = 97.2
@@ -169,19 +215,47 @@ def load_demo() -> list[str]:
     _readings(_user("tech"))
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Batch))
     lines.append(
-        f"Demo data: formulas LDN-CAP and LDN-LIQ-1, storage units SHELF-A and FRIDGE-1, {count} batches."
+        "Demo data: formulas LDN-CAP, LDN-LIQ-1, the 10 % trituration LDN-TRIT10 and LDN-CAP-T made from it; "
+        f"balances XS205-01, AB204-02 and PB3002; storage units SHELF-A and FRIDGE-1; {count} batches."
     )
     lines.extend(_readings_lines())
     return lines
 
 
+def _balances(today: date) -> None:
+    """Three qualified balances with a month of daily checks: the analytical one failed one
+    morning and passed again after it was levelled and cleaned."""
+    admin, tech = _user("admin"), _user("tech")
+    now = clock.utcnow()
+    for code, name, d, s, capacity, nominal in DEMO_BALANCES:
+        balance = balances.create_balance(
+            admin,
+            code=code,
+            name=name,
+            readability_mg=d,
+            repeatability_sd_mg=s,
+            capacity_g=capacity,
+            qualified_on=today - timedelta(days=90),
+        )
+        for days_ago in range(CHECK_DAYS, -1, -1):
+            day, at = today - timedelta(days=days_ago), now - timedelta(days=days_ago)
+            wobble = nominal * ((days_ago * 7) % 5 - 2) / 100_000  # within ±0.002 %
+            if code == "AB204-02" and days_ago == FAILED_CHECK_DAYS_AGO:
+                balances.store_check(tech, balance, nominal, nominal * 1.0014, day, at)
+                at += timedelta(minutes=40)
+            balances.store_check(tech, balance, nominal, round(nominal + wobble, 2), day, at)
+    db.session.commit()
+
+
 def _master_data(today: date) -> dict[str, str]:
     admin, reviewer, tech = _user("admin"), _user("reviewer"), _user("tech")
+    _balances(today)
     for code, name, kind in (
         ("NTX-HCL", "Naltrexone hydrochloride USP", "api"),
         ("MCC-102", "Microcrystalline cellulose NF (Avicel PH-102)", "excipient"),
         ("ORA-SWEET", "Ora-Sweet syrup vehicle", "excipient"),
         ("CAPS-3", "Hard gelatin capsule shell #3, white opaque", "container"),
+        ("NTX-TRIT10", "Naltrexone HCl 10 % w/w trituration in MCC (made in house)", "intermediate"),
     ):
         limits = {"assay_min_percent": 98.0, "assay_max_percent": 102.0} if kind == "api" else {}
         materials.create_material(admin, code=code, name=name, kind=kind, **limits)
@@ -272,8 +346,9 @@ def _master_data(today: date) -> dict[str, str]:
     formulas.approve_formula(reviewer, LIQUID_FORMULA["code"], _sign("reviewer", "approved"))
     formulas.new_version(admin, LIQUID_FORMULA["code"], LIQUID_FORMULA)
     formulas.approve_formula(reviewer, LIQUID_FORMULA["code"], _sign("reviewer", "approved"))
-    formulas.create_formula(admin, CAPSULE_FORMULA)
-    formulas.approve_formula(reviewer, CAPSULE_FORMULA["code"], _sign("reviewer", "approved"))
+    for body in (CAPSULE_FORMULA, TRITURATION_FORMULA, TRITURATED_CAPSULE_FORMULA):
+        formulas.create_formula(admin, body)
+        formulas.approve_formula(reviewer, body["code"], _sign("reviewer", "approved"))
     storage.create_unit(
         admin, code="SHELF-A", name="Dispensary shelf A (controlled room temperature)", condition="room"
     )
@@ -291,20 +366,49 @@ REFILL_REASON = (
 )
 
 
-def _finished_capsules(
-    lots: dict[str, str], started: datetime, strength_mg: float = 1.5, refilled: bool = False
-) -> str:
-    """100 capsules compounded by tech, verified by tech2, weighed and put on SHELF-A;
-    ``refilled``: the first weight check failed and the capsules were re-filled."""
+def _trituration(lots: dict[str, str], started: datetime) -> str:
+    """10 g of the 10 % trituration made by tech, verified by tech2, its appearance recorded and
+    its intermediate lot approved by the reviewer; returns the intermediate lot's barcode."""
     tech, tech2 = _user("tech"), _user("tech2")
     done = batches.create_batch(
-        tech, formula="LDN-CAP", strength_mg=strength_mg, quantity=100, compounded_at=started
+        tech, formula="LDN-TRIT10", quantity_mg=10_000, api_lot=lots["api"], compounded_at=started
+    )
+    api_mg = round(done.calculation["api_mg"] + 0.3, 2)
+    batches.record_component(tech, done.lot_number, barcode=lots["api"], quantity_mg=api_mg, balance="XS205-01")
+    batches.record_component(
+        tech, done.lot_number, barcode=lots["mcc"], quantity_mg=round(10_000 - api_mg, 2), balance="XS205-01"
+    )
+    batches.verify_weighing(tech2, done.lot_number, _sign("tech2", "verified"))
+    batches.complete(tech, done.lot_number, actual_yield=9_962, storage_unit="SHELF-A", at=started + timedelta(hours=1))
+    results.record_result(
+        tech, done.lot_number, test="appearance", value="Uniform white to off-white powder", tested_at=started + timedelta(hours=2)
+    )
+    produced = batches.get_batch(done.lot_number).produced_lot
+    materials.approve_lot(_user("reviewer"), produced.barcode, _sign("reviewer", "approved"))
+    return produced.barcode
+
+
+def _finished_capsules(
+    lots: dict[str, str],
+    started: datetime,
+    strength_mg: float = 1.5,
+    refilled: bool = False,
+    formula: str = "LDN-CAP",
+    api_lot: str | None = None,
+) -> str:
+    """100 capsules compounded by tech, verified by tech2, weighed and put on SHELF-A;
+    ``refilled``: the first weight check failed and the capsules were re-filled. ``api_lot``:
+    the lot weighed as the API (an intermediate lot for a formula made from a trituration)."""
+    tech, tech2 = _user("tech"), _user("tech2")
+    api_lot = api_lot or lots["api"]
+    done = batches.create_batch(
+        tech, formula=formula, strength_mg=strength_mg, quantity=100, api_lot=api_lot, compounded_at=started
     )
     calc = done.calculation
     batches.record_component(
         tech,
         done.lot_number,
-        barcode=lots["api"],
+        barcode=api_lot,
         quantity_mg=round(calc["api_mg"] + 0.4, 2),
         balance="XS205-01",
     )
@@ -403,6 +507,13 @@ def _decisions(lots: dict[str, str]) -> None:
                 _sign("reviewer", "rejected"),
                 "Capsules chipped on filling: appearance unacceptable.",
             )
+    # 0.5 mg capsules from the 10 % trituration: 500 mg of it per 100 capsules, not 50 mg of API.
+    triturated = _trituration(lots, now - timedelta(days=20))
+    for days, release_it in ((15, True), (4, False)):
+        lot = _finished_capsules(lots, now - timedelta(days=days), 0.5, formula="LDN-CAP-T", api_lot=triturated)
+        _tested(lot, now - timedelta(days=days - 2))
+        if release_it:
+            release.release(reviewer, lot, _sign("reviewer", "released"))
     tech = _user("tech")
     spoilt = batches.create_batch(tech, formula="LDN-CAP", strength_mg=0.5, quantity=50)
     batches.discard(tech, spoilt.lot_number, "Wrong strength entered on opening; reopened as a new batch.")

@@ -8,7 +8,7 @@ from qa_app.api.registry import ANY_USER, operation
 from qa_app.api.schemas import page_of, ref
 from qa_app.api.users import PAGE_QUERY
 from qa_app.models import Material
-from qa_app.services import clock, materials
+from qa_app.services import clock, materials, triturations
 from qa_app.services.pagination import page_args, paginate
 from qa_app.services.signatures import SignatureInput
 from qa_app.validation import date_field
@@ -182,3 +182,33 @@ def reject_lot(barcode, body):
     """Reject a lot in quarantine, with the reason; signed with the meaning ``rejected``."""
     lot = materials.reject_lot(g.actor, barcode, SignatureInput.from_json(body["signature"]), body["reason"])
     return jsonify(serialise.lot(lot, clock.today()))
+
+
+@operation(
+    bp,
+    "/material-lots/<barcode>/where-used",
+    "GET",
+    summary="Every batch a lot went into",
+    roles=ANY_USER,
+    tag="materials",
+    errors=(404,),
+)
+def where_used(barcode):
+    """Every batch that used the lot, directly or through intermediate lots to any depth (``via``
+    names the intermediate lots between, nearest the lot first), and their certificates."""
+    lot = materials.get_lot(barcode)
+    uses = triturations.where_used(lot)
+    numbers = {u.batch_id: u.lot_number for u in uses}
+    return jsonify(
+        {
+            "lot": lot.barcode,
+            "batches": [
+                {"lot_number": u.lot_number, "status": u.status, "dosage_form": u.dosage_form, "via": u.via}
+                for u in uses
+            ],
+            "certificates": [
+                {"number": c.number, "version": c.version, "status": c.status, "lot_number": numbers[c.batch_id]}
+                for c in triturations.certificates_of(uses)
+            ],
+        }
+    )

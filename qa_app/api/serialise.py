@@ -24,7 +24,7 @@ from qa_app.models import (
     User,
 )
 from qa_app.models.types import utcnow
-from qa_app.services import certificates
+from qa_app.services import certificates, triturations
 from qa_app.services.batch_view import BatchView
 from qa_app.services.judgement import Evidence
 
@@ -94,6 +94,7 @@ def lot(item: MaterialLot, today: date) -> dict[str, Any]:
         "usable": reason is None,
         "reason": reason,
         "decision_reason": item.decision_reason,
+        "made_in": item.produced_by.lot_number if item.produced_by else None,
     }
 
 
@@ -148,6 +149,7 @@ def component(c: BatchComponent) -> dict[str, Any]:
         "within_tolerance": c.within_tolerance,
         "deviation_reason": c.deviation_reason,
         "balance": c.balance,
+        "balance_minimum_mg": c.balance_minimum_mg,
         "recorded_by": c.recorded_by.username,
         "recorded_at": iso(c.recorded_at),
     }
@@ -155,6 +157,8 @@ def component(c: BatchComponent) -> dict[str, Any]:
 
 def batch(b: Batch, view: BatchView) -> dict[str, Any]:
     """The api.md Batch shape."""
+    trituration = b.dosage_form == "trituration"
+    warning = triturations.small_quantity(b)
     return {
         "lot_number": b.lot_number,
         "status": b.status,
@@ -163,8 +167,12 @@ def batch(b: Batch, view: BatchView) -> dict[str, Any]:
         "formula": {"code": b.formula_version.formula.code, "version": b.formula_version.version},
         "specification_current": view.specification_current,
         "dosage_form": b.dosage_form,
-        "strength_mg": b.strength_mg,
+        "strength_mg": None if trituration else b.strength_mg,
         "quantity": b.quantity,
+        **({"quantity_mg": b.quantity, "concentration_percent": b.concentration} if trituration else {}),
+        "produced_lot": b.produced_lot.barcode if b.produced_lot else None,
+        "chain": [link.as_dict() for link in triturations.batch_chain(b)],
+        "small_quantity_warning": warning.message if warning else None,
         "concentration": b.concentration,
         "dose_amount": b.dose_amount,
         "compounded_at": iso(b.compounded_at),

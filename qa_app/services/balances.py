@@ -4,7 +4,7 @@ gate every weighed component passes (domain.md §2.1)."""
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -169,6 +169,17 @@ def record_check(actor: User, code: str, *, nominal_mg: float, observed_mg: floa
         fields["balance"] = f"Balance {balance.code} is out of use; an admin can put it back in use."
     if fields:
         raise InvalidInput("The check was not recorded: correct the marked fields.", fields)
+    check = store_check(actor, balance, nominal_mg, observed_mg, clock.today(), clock.utcnow())
+    db.session.commit()
+    return check
+
+
+def store_check(
+    actor: User, balance: Balance, nominal_mg: float, observed_mg: float, day: date, at: datetime
+) -> BalanceCheck:
+    """Judge and write one check for ``day`` with its audit event (caller commits). Checks made
+    through the pages and the API are always today's (:func:`record_check`); an earlier day is
+    only written when the demonstration data is loaded."""
     result = weighing.performance_check(nominal_mg, observed_mg, balance.capacity_g)
     check = BalanceCheck(
         balance=balance,
@@ -177,9 +188,9 @@ def record_check(actor: User, code: str, *, nominal_mg: float, observed_mg: floa
         error_percent=float(result.error_percent),
         passed=result.passed,
         reason=result.reason,
-        local_date=clock.today(),
+        local_date=day,
         recorded_by_id=actor.id,
-        recorded_at=clock.utcnow(),
+        recorded_at=at,
     )
     db.session.add(check)
     db.session.flush()
@@ -197,7 +208,6 @@ def record_check(actor: User, code: str, *, nominal_mg: float, observed_mg: floa
             "reason": check.reason,
         },
     )
-    db.session.commit()
     return check
 
 

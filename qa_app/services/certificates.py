@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from qa_app.errors import NotFound
 from qa_app.extensions import db
-from qa_app.models import Certificate, CertificateCounter, Result, Signature
+from qa_app.models import Certificate, CertificateCounter, MaterialLot, Result, Signature
 from qa_app.reports.certificate import (
     CertificateContent,
     ReleaseSignature,
@@ -28,7 +28,8 @@ from qa_app.reports.certificate import (
     UniformityTable,
     certificate_pdf,
 )
-from qa_app.services import clock, readings
+from qa_app.services import clock, readings, triturations
+from qa_app.services.labels import QUANTITY_UNITS
 from qa_app.services.review import Review, reported, result_text, test_label
 
 NUMBER_PREFIX = "COA"
@@ -37,7 +38,6 @@ STORAGE_TEXT = {
     "refrigerated": "Refrigerated, 2–8 °C",
     "freezer": "Frozen, −25 to −10 °C",
 }
-QUANTITY_UNITS = {"capsule": "capsules", "oral_liquid": "mL", "sublingual_drops": "mL", "cream": "g"}
 STATUS_WORDS = {
     "draft": "a draft",
     "quarantine": "in quarantine",
@@ -120,6 +120,26 @@ def _limits(test: dict) -> str:
     if test["kind"] == "content_uniformity":
         return f"AV ≤ 15.0 (L1); stage 2: each unit within (1 ± 25 %)·M; T = {test.get('target', 100.0):g} %"
     return test.get("expected", "")
+
+
+def _api_lot_text(api_lot: MaterialLot | None) -> str:
+    """The API lot; for one made from a trituration, the chain down to the supplier's lot."""
+    if api_lot is None:
+        return "—"
+    links = triturations.chain(api_lot)
+    if len(links) > 1:
+        return " ← ".join(link.text for link in links)
+    return (
+        f"{api_lot.barcode} (supplier lot {api_lot.supplier_lot}; assay {reported(api_lot.assay_percent)} % as is; "
+        f"expiry {api_lot.expiry_date.isoformat()})"
+    )
+
+
+def _api_supplier(api_lot: MaterialLot | None) -> str:
+    if api_lot is None:
+        return "—"
+    links = triturations.chain(api_lot)
+    return links[-1].lot.supplier if links else api_lot.supplier
 
 
 def _test_lines(review: Review) -> list[ResultLine]:
@@ -264,13 +284,8 @@ def content(
             if batch.actual_yield is not None
             else "—"
         ),
-        api_lot=(
-            f"{api_lot.barcode} (supplier lot {api_lot.supplier_lot}; assay {reported(api_lot.assay_percent)} % as is; "
-            f"expiry {api_lot.expiry_date.isoformat()})"
-            if api_lot is not None
-            else "—"
-        ),
-        api_supplier=api_lot.supplier if api_lot is not None else "—",
+        api_lot=_api_lot_text(api_lot),
+        api_supplier=_api_supplier(api_lot),
         specification=f"{batch.specification.get('formula')} v{batch.specification.get('version')}",
         tests=_test_lines(review),
         conclusion=conclusion,

@@ -10,7 +10,7 @@ from qa_app.domain.formula_schema import ROUTES
 from qa_app.models import Batch
 from qa_app.reports.labels import BatchLabel
 
-QUANTITY_UNITS = {"capsule": "capsules", "oral_liquid": "mL", "sublingual_drops": "mL", "cream": "g"}
+QUANTITY_UNITS = {"capsule": "capsules", "oral_liquid": "mL", "sublingual_drops": "mL", "cream": "g", "trituration": "mg"}
 STORAGE_TEXT = {"room": "Store at 20–25 °C", "refrigerated": "Store refrigerated at 2–8 °C"}
 ACTIVE = "Naltrexone hydrochloride"
 
@@ -24,7 +24,10 @@ def quantity_made(batch: Batch) -> str:
 
 
 def amount(batch: Batch) -> str:
-    """The amount of naltrexone hydrochloride per capsule, or the concentration and the dose."""
+    """The amount of naltrexone hydrochloride per capsule, or the concentration and the dose (a
+    trituration: its concentration in % w/w)."""
+    if batch.dosage_form == "trituration":
+        return f"{batch.concentration:g} % w/w naltrexone HCl"
     if batch.dosage_form == "capsule" or batch.concentration is None or batch.dose_amount is None:
         per = "capsule" if batch.dosage_form == "capsule" else "dose"
         return f"{batch.strength_mg:g} mg per {per}"

@@ -13,7 +13,7 @@ from flask import current_app
 
 from qa_app.models import User
 from qa_app.reports.record import Grid, RecordContent, Section, record_pdf
-from qa_app.services import clock, excursions, readings, stays
+from qa_app.services import clock, excursions, readings, stays, triturations
 from qa_app.services.review import Review, reported, result_text, test_label
 
 
@@ -121,7 +121,13 @@ def _components_section(r: Review) -> Section:
         if b.api_verified_by
         else "Not verified."
     )
-    return Section("Components, weighing and verification", grids=[grid], notes=[f"API weighing: {verified}"])
+    notes = [f"API weighing: {verified}"]
+    links = triturations.batch_chain(b)
+    if len(links) > 1:  # made from a trituration: the lots behind the API, down to the supplier's
+        notes.append(f"API chain: {triturations.chain_text(links, b)}")
+    if b.produced_lot is not None:
+        notes.append(f"Made intermediate lot {b.produced_lot.barcode} ({b.produced_lot.status}).")
+    return Section("Components, weighing and verification", grids=[grid], notes=notes)
 
 
 def _checks_section(r: Review) -> Section:

@@ -18,6 +18,7 @@ from qa_app.demo import (
 from qa_app.extensions import db
 from qa_app.models import (
     AuditEvent,
+    BalanceCheck,
     Batch,
     Certificate,
     Disposition,
@@ -33,7 +34,7 @@ from qa_app.models import (
     User,
     WeightCheck,
 )
-from qa_app.services import clock, stays
+from qa_app.services import balances, batches, clock, stays
 from tests.conftest import PASSWORD, make_user
 from tests.databases import POSTGRES
 
@@ -363,9 +364,30 @@ def test_demo_loads_a_year_of_readings_every_five_minutes_for_each_unit(app, run
             .order_by(Batch.status)
         ).all()
     assert states == [
-        "awaiting_release", "discarded", "draft", "draft", "on_hold", "quarantine", "recalled", "rejected", "released",
+        "awaiting_release", "awaiting_release", "discarded", "draft", "draft", "on_hold", "quarantine", "recalled",
+        "rejected", "released", "released", "released",
     ]  # fmt: skip
-    assert [tuple(c) for c in certificates] == [("recalled", "revoked", 1), ("released", "valid", 1)]
+    assert [tuple(c) for c in certificates] == [
+        ("recalled", "revoked", 1), ("released", "valid", 1), ("released", "valid", 1),
+    ]  # fmt: skip
+
+    # Three balances with a month of checks; a 10 % trituration approved, 0.5 mg capsules made from it.
+    with app.app_context():
+        figures = [(b.code, float(balances.minimum_weight_mg(b))) for b in balances.list_balances()]
+        failed = db.session.scalars(sa.select(BalanceCheck).where(BalanceCheck.passed.is_(False))).all()
+        checks = db.session.scalar(sa.select(sa.func.count()).select_from(BalanceCheck))
+        usable = [b.code for b, _minimum in balances.usable_balances()]
+    assert figures == [("AB204-02", 100.0), ("PB3002", 12000.0), ("XS205-01", 8.2)]
+    assert checks == 3 * 31 + 1
+    assert [(c.balance.code, c.nominal_mg, c.observed_mg) for c in failed] == [("AB204-02", 100_000.0, 100_140.0)]
+    assert usable == ["XS205-01", "AB204-02", "PB3002"]
+    trit = demo_batch(app, "LDN-TRIT10", "released")
+    made = [demo_batch(app, "LDN-CAP-T", status) for status in ("released", "awaiting_release")]
+    with app.app_context():
+        produced = batches.get_batch(trit.lot_number).produced_lot
+        assert (produced.material.code, produced.status, produced.assay_percent) == ("NTX-TRIT10", "approved", 10.0)
+        assert [b.calculation["api_mg"] for b in made] == [500.0, 500.0]
+        assert [b.api_lot_id for b in made] == [produced.id, produced.id]
 
 
 def demo_api(client, url: str) -> dict:

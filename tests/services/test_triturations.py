@@ -174,3 +174,29 @@ def test_a_half_milligram_batch_straight_from_the_api_warns_and_the_weighing_is_
         assert "quantity_mg" in refused.value.fields
         assert "trituration" in refused.value.message
         assert db.session.query(MaterialLot).count() >= 1
+
+
+def test_the_record_and_the_certificate_name_the_chain_down_to_the_supplier_lot(app, lots):
+    from qa_app.services import certificates, records, review
+
+    with app.test_request_context():
+        trit_batch, trit_lot = make_trituration_lot(lots, "rhea")
+        tina = user("tina")
+        batch = batches.create_batch(tina, formula=TRITURATED_CAPSULE, strength_mg=0.5, quantity=100)
+        batches.record_component(tina, batch.lot_number, barcode=trit_lot, quantity_mg=500.2, balance="XS205")
+        checked = review.load(batch.lot_number)
+        record = records.record_content(checked, None)
+        notes = [note for section in record.sections for note in section.notes]
+        assert (
+            f"API chain: {batch.lot_number} ← NTX-TRIT10 lot {trit_lot} (10 % w/w, made in batch {trit_batch}) "
+            f"← NTX-HCL lot {lots['api']} (Medisca, supplier lot N1)"
+        ) in notes
+        certificate = certificates.content(checked)
+        assert certificate.api_lot == (
+            f"NTX-TRIT10 lot {trit_lot} (10 % w/w, made in batch {trit_batch}) "
+            f"← NTX-HCL lot {lots['api']} (Medisca, supplier lot N1)"
+        )
+        assert certificate.api_supplier == "Medisca"
+        trit_record = records.record_content(review.load(trit_batch), None)
+        trit_notes = [note for section in trit_record.sections for note in section.notes]
+        assert f"Made intermediate lot {trit_lot} (approved)." in trit_notes
