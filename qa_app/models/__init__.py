@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from qa_app.models.alert import ALERT_STATUSES, Alert
 from qa_app.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, Signature
 from qa_app.models.balance import Balance, BalanceCheck
 from qa_app.models.batch import BATCH_STATUSES, Batch, BatchComponent, BatchLocation, LotCounter, WeightCheck
@@ -22,9 +23,12 @@ from qa_app.models.storage import (
     ReadingUpload,
     StorageUnit,
 )
-from qa_app.models.user import ROLES, ApiToken, User, UserRole
+from qa_app.models.user import ALERT_KINDS, ROLES, ApiToken, User, UserRole
 
 __all__ = [
+    "ALERT_KINDS",
+    "ALERT_STATUSES",
+    "Alert",
     "BATCH_STATUSES",
     "CLASSIFICATIONS",
     "CONDITIONS",

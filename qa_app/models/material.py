@@ -10,7 +10,7 @@ from qa_app.models.types import UTCDateTime, utcnow
 from qa_app.models.user import User
 
 MATERIAL_KINDS = ("api", "excipient", "container", "intermediate")
-LOT_STATUSES = ("quarantine", "approved", "rejected")
+LOT_STATUSES = ("quarantine", "approved", "rejected", "recalled")
 
 
 class Material(db.Model):
@@ -49,6 +49,9 @@ class MaterialLot(db.Model):
     decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    recalled_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    recalled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    recall_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
     produced_by_batch_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("batch.id", use_alter=True, name="fk_material_lot_produced_by_batch_id_batch"),
         unique=True,
@@ -59,6 +62,7 @@ class MaterialLot(db.Model):
     material: so.Mapped[Material] = so.relationship(lazy="joined", innerjoin=True)
     received_by: so.Mapped[User] = so.relationship(foreign_keys=[received_by_id])
     decided_by: so.Mapped[User | None] = so.relationship(foreign_keys=[decided_by_id])
+    recalled_by: so.Mapped[User | None] = so.relationship(foreign_keys=[recalled_by_id])
     produced_by: so.Mapped["Batch | None"] = so.relationship(  # noqa: F821 (models.batch imports this module)
         "Batch", foreign_keys=[produced_by_batch_id], viewonly=True
     )
@@ -68,6 +72,8 @@ class MaterialLot(db.Model):
 
     def unusable_reason(self, today: date) -> str | None:
         """Why this lot may not be used today, or None when it may."""
+        if self.status == "recalled":
+            return f"lot {self.barcode} was recalled"
         if self.status == "rejected":
             return f"lot {self.barcode} was rejected"
         if self.status != "approved":

@@ -10,6 +10,7 @@ from qa_app.extensions import db
 from qa_app.models.types import UTCDateTime, utcnow
 
 ROLES = ("technician", "reviewer", "admin", "inspector")
+ALERT_KINDS = ("excursion", "oos", "trend_signal", "lot_expiring", "batch_near_bud")
 
 
 class User(UserMixin, db.Model):
@@ -26,6 +27,9 @@ class User(UserMixin, db.Model):
     # Raised by sign-out, a password change, deactivation and lockout: every session and user
     # token issued under an earlier number stops working.
     session_version: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    alerts: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON, default=list)
+    """The alert kinds this person receives by e-mail (``ALERT_KINDS``)."""
 
     role_rows: so.Mapped[list["UserRole"]] = so.relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role"

@@ -10,7 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from qa_app.extensions import db
-from qa_app.models import Batch, Excursion, Investigation, Result, ResultInvalidation, User
+from qa_app.models import (
+    Batch,
+    BatchComponent,
+    Excursion,
+    Investigation,
+    MaterialLot,
+    Result,
+    ResultInvalidation,
+    User,
+)
 from qa_app.services import audit, stays
 
 JUDGED_STATES = ("quarantine", "on_hold", "awaiting_release")
@@ -25,6 +34,8 @@ class Evidence:
     investigations: list[Investigation]
     invalidated: dict[int, ResultInvalidation]
     excursions: list[Excursion]
+    recalled_lots: list[MaterialLot]
+    """Recalled lots in the batch, directly or inside an intermediate lot it used."""
 
     @property
     def final_results(self) -> list[Result]:
@@ -65,13 +76,46 @@ def evidence(batch_id: int) -> Evidence:
         if ids
         else {}
     )
-    return Evidence(results, investigations, invalidated, stays.pending_dispositions(batch_id))
+    return Evidence(
+        results, investigations, invalidated, stays.pending_dispositions(batch_id), recalled_lots(batch_id)
+    )
+
+
+def recalled_lots(batch_id: int) -> list[MaterialLot]:
+    """The recalled lots behind a batch: its own components and, through every intermediate lot it
+    used, theirs (one recursive query)."""
+    bc, ml = BatchComponent.__table__, MaterialLot.__table__
+    inside = sa.select(bc.c.material_lot_id.label("lot_id"), sa.literal(0).label("depth")).where(
+        bc.c.batch_id == batch_id
+    )
+    tree = inside.cte("tree", recursive=True)
+    deeper = (
+        sa.select(bc.c.material_lot_id, tree.c.depth + 1)
+        .select_from(tree.join(ml, ml.c.id == tree.c.lot_id).join(bc, bc.c.batch_id == ml.c.produced_by_batch_id))
+        .where(tree.c.depth < 20)
+    )
+    tree = tree.union_all(deeper)
+    stmt = (
+        sa.select(MaterialLot)
+        .where(MaterialLot.id.in_(sa.select(tree.c.lot_id)), MaterialLot.status == "recalled")
+        .order_by(MaterialLot.id)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def holds(batch: Batch, proof: Evidence) -> list[dict[str, Any]]:
     """Why the batch cannot go on: open investigations, confirmed OOS, failing results, and
     excursions of its storage units that wait for a disposition."""
     found: list[dict[str, Any]] = []
+    for lot in proof.recalled_lots:
+        found.append(
+            {
+                "kind": "material_recall",
+                "id": lot.id,
+                "message": f"{lot.material.code} lot {lot.barcode} in this batch was recalled "
+                f"({lot.recall_reason}): the batch can only be rejected.",
+            }
+        )
     for excursion in proof.excursions:
         found.append(
             {

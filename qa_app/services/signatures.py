@@ -22,6 +22,7 @@ MEANINGS: dict[str, str] = {
     "release_batch": "released",
     "reject_batch": "rejected",
     "recall_batch": "recalled",
+    "recall_lot": "recalled",
 }
 
 
