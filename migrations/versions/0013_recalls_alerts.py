@@ -31,7 +31,17 @@ def upgrade():
         )
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
-        batch_op.add_column(sa.Column("alerts", sa.JSON(), nullable=True))
+    op.create_table(
+        "user_alert",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('excursion', 'oos', 'trend_signal', 'lot_expiring', 'batch_near_bud')",
+            name=op.f("ck_user_alert_known_kind"),
+        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"], name=op.f("fk_user_alert_user_id_user")),
+        sa.PrimaryKeyConstraint("user_id", "kind", name=op.f("pk_user_alert")),
+    )
     op.create_table(
         "alert",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -67,8 +77,8 @@ def downgrade():
     op.drop_index("ix_alert_status_next", table_name="alert")
     op.drop_index(op.f("ix_alert_user_id"), table_name="alert")
     op.drop_table("alert")
+    op.drop_table("user_alert")
     with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.drop_column("alerts")
         batch_op.drop_column("email")
     op.execute("UPDATE material_lot SET status = 'rejected' WHERE status = 'recalled'")
     with op.batch_alter_table("material_lot", schema=None) as batch_op:

@@ -23,7 +23,7 @@ from qa_app.models.storage import (
     ReadingUpload,
     StorageUnit,
 )
-from qa_app.models.user import ALERT_KINDS, ROLES, ApiToken, User, UserRole
+from qa_app.models.user import ALERT_KINDS, ROLES, ApiToken, User, UserAlert, UserRole
 
 __all__ = [
     "ALERT_KINDS",
@@ -69,6 +69,7 @@ __all__ = [
     "Signature",
     "StorageUnit",
     "User",
+    "UserAlert",
     "UserRole",
     "WeightCheck",
 ]

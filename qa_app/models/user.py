@@ -28,12 +28,20 @@ class User(UserMixin, db.Model):
     # token issued under an earlier number stops working.
     session_version: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
-    alerts: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON, default=list)
-    """The alert kinds this person receives by e-mail (``ALERT_KINDS``)."""
 
     role_rows: so.Mapped[list["UserRole"]] = so.relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.role"
     )
+
+    alert_rows: so.Mapped[list["UserAlert"]] = so.relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserAlert.kind"
+    )
+
+    @property
+    def alerts(self) -> list[str]:
+        """The alert kinds this person receives by e-mail, in ``ALERT_KINDS`` order."""
+        chosen = {row.kind for row in self.alert_rows}
+        return [kind for kind in ALERT_KINDS if kind in chosen]
 
     @property
     def roles(self) -> frozenset[str]:
@@ -74,6 +82,17 @@ class UserRole(db.Model):
     user: so.Mapped[User] = so.relationship(back_populates="role_rows")
 
     __table_args__ = (sa.CheckConstraint(sa.column("role").in_(ROLES), name="known_role"),)
+
+
+class UserAlert(db.Model):
+    """One kind of alert a person has chosen to receive by e-mail."""
+
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20), primary_key=True)
+
+    user: so.Mapped[User] = so.relationship(back_populates="alert_rows")
+
+    __table_args__ = (sa.CheckConstraint(sa.column("kind").in_(ALERT_KINDS), name="known_kind"),)
 
 
 class ApiToken(db.Model):
