@@ -23,9 +23,13 @@ from qa_app.models.storage import (
     ReadingUpload,
     StorageUnit,
 )
+from qa_app.models.trend import TREND_ATTRIBUTES, ProductReview, TrendSignal
 from qa_app.models.user import ALERT_KINDS, ROLES, ApiToken, User, UserAlert, UserRole
 
 __all__ = [
+    "TREND_ATTRIBUTES",
+    "ProductReview",
+    "TrendSignal",
     "ALERT_KINDS",
     "ALERT_STATUSES",
     "Alert",

@@ -37,6 +37,7 @@ from qa_app.services import (
     signatures,
     stays,
     storage,
+    trends,
     triturations,
 )
 from qa_app.services.accounts import require_role
@@ -207,7 +208,14 @@ def create_batch(
     compounded_at = clock.past_or_now(compounded_at, "compounded_at")
     if version.dosage_form == "trituration":
         return _create_trituration(
-            actor, master, version, quantity_mg, quantity, (strength_mg, concentration, dose_amount), api_lot, compounded_at
+            actor,
+            master,
+            version,
+            quantity_mg,
+            quantity,
+            (strength_mg, concentration, dose_amount),
+            api_lot,
+            compounded_at,
         )
     if quantity_mg is not None:
         raise InvalidInput(
@@ -225,7 +233,9 @@ def create_batch(
         raise _invalid(exc) from None
     lot = _chosen_api_lot(body, api_lot)
     calculation = _calculate(body, version.dosage_form, quantity, dose, concentration, lot)
-    return _open(actor, master, version, lot, calculation, compounded_at, dose, quantity, concentration, dose_amount)
+    return _open(
+        actor, master, version, lot, calculation, compounded_at, dose, quantity, concentration, dose_amount
+    )
 
 
 def _chosen_api_lot(body: dict[str, Any], api_lot: str | None) -> MaterialLot:
@@ -242,10 +252,14 @@ def _chosen_api_lot(body: dict[str, Any], api_lot: str | None) -> MaterialLot:
         return lot
     lot = default_api_lot(api_code, clock.today())
     if lot is None:
-        how = "make a trituration batch and have its lot approved" if _is_intermediate(api_code) else (
-            "receive and approve one"
+        how = (
+            "make a trituration batch and have its lot approved"
+            if _is_intermediate(api_code)
+            else ("receive and approve one")
         )
-        raise WrongState(f"No approved, in-date lot of {api_code}; {how} first.", {"api_lot": "No usable lot."})
+        raise WrongState(
+            f"No approved, in-date lot of {api_code}; {how} first.", {"api_lot": "No usable lot."}
+        )
     return lot
 
 
@@ -273,11 +287,13 @@ def _create_trituration(
         quantity_mg = quantity  # the page's quantity field holds the mass in mg
     elif quantity is not None and quantity != quantity_mg:
         raise InvalidInput(
-            "Give the total mass once, as quantity_mg.", {"quantity": "Leave out: a trituration's quantity is quantity_mg."}
+            "Give the total mass once, as quantity_mg.",
+            {"quantity": "Leave out: a trituration's quantity is quantity_mg."},
         )
     if quantity_mg is None:
         raise InvalidInput(
-            "Give the trituration's total mass in mg.", {"quantity_mg": "Required: the total mass in mg, e.g. 10000."}
+            "Give the trituration's total mass in mg.",
+            {"quantity_mg": "Required: the total mass in mg, e.g. 10000."},
         )
     body = version.body
     lot = _chosen_api_lot(body, api_lot)
@@ -288,7 +304,9 @@ def _create_trituration(
     except CompoundingError as exc:
         raise _invalid(exc) from None
     percent = body["concentration_percent"]
-    return _open(actor, master, version, lot, calc.as_dict(), compounded_at, percent / 100, quantity_mg, percent, None)
+    return _open(
+        actor, master, version, lot, calc.as_dict(), compounded_at, percent / 100, quantity_mg, percent, None
+    )
 
 
 def _open(
@@ -401,7 +419,9 @@ def record_component(
         _record_api_weighing(actor, batch, lot, row)
     elif role == "filler" and batch.dosage_form == "trituration":
         weighed = api_component(batch)  # the diluent makes up the total with the API actually weighed
-        row.theoretical_mg = batch.quantity - (weighed.quantity_mg if weighed else batch.calculation["api_mg"])
+        row.theoretical_mg = batch.quantity - (
+            weighed.quantity_mg if weighed else batch.calculation["api_mg"]
+        )
     elif role == "filler" and "filler_mg" in batch.calculation:
         row.theoretical_mg = batch.calculation["filler_mg_raw"]
     row.batch = batch
@@ -571,6 +591,7 @@ def record_weight_check(
         new={"weights_mg": list(weights_mg), **result.as_dict(), "reason": reason},
         reason=reason,
     )
+    trends.refresh(actor, [batch], ("weight_rsd",))
     db.session.commit()
     return check
 
@@ -671,6 +692,7 @@ def complete(
         },
     )
     judgement.judge(actor, batch)  # it may have been placed in a unit during an excursion
+    trends.refresh(actor, [batch], ("yield",))
     db.session.commit()
     return batch
 

@@ -9,7 +9,7 @@ from typing import Any
 from qa_app.errors import InvalidInput, NotFound, ServiceError
 from qa_app.extensions import db
 from qa_app.models import Batch, User
-from qa_app.services import batches, judgement, results
+from qa_app.services import batches, judgement, results, trends
 from qa_app.services.accounts import require_role
 from qa_app.validation import csv_records, parse_decimal
 
@@ -210,5 +210,6 @@ def import_csv(actor: User, raw: str | bytes) -> ImportSummary:
         )
     for batch in touched.values():
         judgement.judge(actor, batch)
+    trends.refresh(actor, touched.values(), ("assay", "cu_av"))
     db.session.commit()
     return ImportSummary(results=recorded, rows=count, batches=sorted(touched))

@@ -10,7 +10,7 @@ from qa_app.domain import evaluation as ev
 from qa_app.errors import InvalidInput, WrongState
 from qa_app.extensions import db
 from qa_app.models import Batch, Investigation, Result, User
-from qa_app.services import audit, batches, clock, judgement
+from qa_app.services import alerts, audit, batches, clock, judgement, trends
 from qa_app.services.accounts import require_role
 
 ANALYSTS = ("technician", "reviewer")
@@ -155,7 +155,23 @@ def add_result(
             "stage1_result": result.stage1_result_id,
         },
     )
+    if outcome.status == "fail":
+        _alert_out_of_specification(batch, result, outcome)
     return result
+
+
+def _alert_out_of_specification(batch: Batch, result: Result, outcome: ev.Evaluation) -> None:
+    """An "oos" e-mail alert, written with the failing result (services/alerts.py)."""
+    observed = result.text_value or ", ".join(f"{n:g}" for n in result.values or [])
+    alerts.raise_alert(
+        "oos",
+        f"result:{result.id}",
+        f"Out of specification: {_label(result.test_key)} of batch {batch.lot_number}",
+        f"{_label(result.test_key)} result {result.id} of batch {batch.lot_number} is out of "
+        f"specification: {observed} {result.unit}".rstrip()
+        + f". {outcome.message}\nAn investigation is needed before the batch can be released.",
+        f"/batches/{batch.lot_number}",
+    )
 
 
 def _within_plan(batch: Batch, test: str, proof: judgement.Evidence) -> int | None:
@@ -220,5 +236,6 @@ def record_result(actor: User, lot_number: str, **fields: Any) -> Result:
     batch = batches.get_batch(lot_number, for_update=True)
     result = add_result(actor, batch, **fields)
     judgement.judge(actor, batch)
+    trends.refresh(actor, [batch], trends.ATTRIBUTES_OF_TEST.get(result.test_key, ()))
     db.session.commit()
     return result

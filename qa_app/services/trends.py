@@ -1,0 +1,328 @@
+"""Quality trending per formula and strength (domain.md §10): the points of an attribute in
+compounding order, read in one statement, judged by ``domain.trending``; the signals stored once
+and acknowledged by a reviewer."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from qa_app.domain import trending
+from qa_app.errors import InvalidInput, NotFound, WrongState
+from qa_app.extensions import db
+from qa_app.models import (
+    TREND_ATTRIBUTES,
+    Batch,
+    Formula,
+    FormulaVersion,
+    Result,
+    ResultInvalidation,
+    TrendSignal,
+    User,
+    WeightCheck,
+)
+from qa_app.services import alerts, audit, clock
+from qa_app.services.accounts import require_role
+
+ATTRIBUTE_LABELS = {
+    "assay": "Assay (% LC)",
+    "cu_av": "Content uniformity acceptance value",
+    "weight_rsd": "Capsule weight RSD (%)",
+    "yield": "Yield (% of theoretical)",
+}
+AV_L1 = 15.0  # USP <905>: the acceptance value may not exceed L1 = 15.0
+YIELD_LIMITS = (95.0, 105.0)  # domain.md §2 decision: outside needs a deviation reason
+DECIDED = ("discarded",)  # abandoned batches are not trended (a draft's weight check is)
+
+
+@dataclass(frozen=True)
+class Point:
+    batch_id: int
+    lot_number: str
+    compounded_at: datetime
+    strength_mg: float
+    value: float
+
+
+@dataclass(frozen=True)
+class Series:
+    formula: Formula
+    attribute: str
+    strength_mg: float | None
+    points: list[Point]
+    lsl: float | None
+    usl: float | None
+    trend: trending.Trend
+
+    def as_dict(self) -> dict[str, Any]:
+        numbers = self.trend.as_dict()
+        signals = [
+            {
+                "rule": s["rule"],
+                "lot_number": self.points[s["index"]].lot_number,
+                "description": s["description"],
+            }
+            for s in numbers.pop("signals")
+        ]
+        return {
+            "formula": self.formula.code,
+            "attribute": self.attribute,
+            "strength_mg": self.strength_mg,
+            "lsl": self.lsl,
+            "usl": self.usl,
+            "points": [
+                {"lot_number": p.lot_number, "compounded_at": p.compounded_at.isoformat(), "value": p.value}
+                for p in self.points
+            ],
+            **numbers,
+            "signals": signals,
+        }
+
+
+def _attribute(attribute: str | None) -> str:
+    attribute = attribute or "assay"
+    if attribute not in TREND_ATTRIBUTES:
+        raise InvalidInput(
+            f"Unknown attribute {attribute!r}.", {"attribute": f"Use one of: {', '.join(TREND_ATTRIBUTES)}."}
+        )
+    return attribute
+
+
+def _formula(code: str | None) -> Formula:
+    formula = db.session.scalar(sa.select(Formula).where(Formula.code == (code or "").strip().upper()))
+    if formula is None:
+        raise NotFound(f"No formula with code {code!r}.")
+    return formula
+
+
+def _batches(formula: Formula, strength_mg: float | None, date_from: date | None, date_to: date | None):
+    versions = sa.select(FormulaVersion.id).where(FormulaVersion.formula_id == formula.id)
+    conditions = [Batch.formula_version_id.in_(versions), Batch.status.not_in(DECIDED)]
+    if strength_mg is not None:
+        conditions.append(Batch.strength_mg.between(strength_mg - 1e-9, strength_mg + 1e-9))
+    if date_from is not None:
+        conditions.append(Batch.compounded_at >= clock.start_of_local_day(date_from))
+    if date_to is not None:
+        conditions.append(Batch.compounded_at < clock.start_of_local_day(date_to, days_after=1))
+    return conditions
+
+
+def points(
+    formula: Formula,
+    attribute: str,
+    strength_mg: float | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[Point]:
+    """The batch's reportable value of ``attribute`` per batch, in compounding order, in one statement.
+
+    Assay: the batch's latest valid assay result as reported (rounded to the specification's
+    decimals); content uniformity: the AV of its final valid result (stage 2 when there is one;
+    a stage 1 still waiting for its 20 more units has none yet); weight RSD: its latest capsule
+    weight check; yield: its yield.
+    """
+    where = _batches(formula, strength_mg, date_from, date_to)
+    columns = (Batch.id, Batch.lot_number, Batch.compounded_at, Batch.strength_mg)
+    if attribute == "yield":
+        stmt = sa.select(*columns, Batch.yield_percent).where(*where, Batch.yield_percent.is_not(None))
+    elif attribute == "weight_rsd":
+        latest = (
+            sa.select(
+                WeightCheck.batch_id,
+                WeightCheck.summary["rsd_percent"].as_float().label("value"),
+                sa.func.row_number()
+                .over(partition_by=WeightCheck.batch_id, order_by=WeightCheck.id.desc())
+                .label("n"),
+            )
+        ).subquery()
+        stmt = (
+            sa.select(*columns, latest.c.value)
+            .join(latest, latest.c.batch_id == Batch.id)
+            .where(*where, latest.c.n == 1, latest.c.value.is_not(None))
+        )
+    else:
+        key, field = ("assay", "reported") if attribute == "assay" else ("content_uniformity", "av")
+        completed = sa.select(Result.stage1_result_id).where(Result.stage1_result_id.is_not(None))
+        invalidated = sa.select(ResultInvalidation.result_id)
+        value = (
+            sa.cast(Result.evaluation[field].as_string(), sa.Float)
+            if field == "reported"
+            else Result.evaluation[field].as_float()
+        )
+        latest = (
+            sa.select(
+                Result.batch_id,
+                value.label("value"),
+                sa.func.row_number().over(partition_by=Result.batch_id, order_by=Result.id.desc()).label("n"),
+            )
+            .where(
+                Result.test_key == key,
+                Result.status.in_(("pass", "warning", "fail")),
+                Result.id.not_in(invalidated),
+                Result.id.not_in(completed),
+            )
+            .subquery()
+        )
+        stmt = (
+            sa.select(*columns, latest.c.value)
+            .join(latest, latest.c.batch_id == Batch.id)
+            .where(*where, latest.c.n == 1, latest.c.value.is_not(None))
+        )
+    rows = db.session.execute(stmt.order_by(Batch.compounded_at, Batch.id)).all()
+    return [Point(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+
+def specification_limits(formula: Formula, attribute: str) -> tuple[float | None, float | None]:
+    """The limits capability is judged against: the assay's in the approved version, L1 for the
+    AV, 95–105 % for the yield, none for the weight RSD."""
+    if attribute == "cu_av":
+        return None, AV_L1
+    if attribute == "yield":
+        return YIELD_LIMITS
+    if attribute == "weight_rsd":
+        return None, None
+    version = formula.approved or (formula.versions[-1] if formula.versions else None)
+    tests = version.body.get("specification", {}).get("tests", []) if version else []
+    assay = next((t for t in tests if t["key"] == "assay"), None)
+    return (assay.get("min"), assay.get("max")) if assay else (None, None)
+
+
+def series(
+    code: str,
+    attribute: str | None = None,
+    strength_mg: float | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Series:
+    formula = _formula(code)
+    attribute = _attribute(attribute)
+    found = points(formula, attribute, strength_mg, date_from, date_to)
+    lsl, usl = specification_limits(formula, attribute)
+    values = np.fromiter((p.value for p in found), dtype=np.float64, count=len(found))
+    return Series(formula, attribute, strength_mg, found, lsl, usl, trending.trend(values, lsl, usl))
+
+
+# --- signals as work --------------------------------------------------------------------------
+
+
+ATTRIBUTES_OF_TEST = {"assay": ("assay",), "content_uniformity": ("cu_av",)}
+
+
+def refresh(actor: User | None, batches: Iterable[Batch], attributes: Iterable[str]) -> list[TrendSignal]:
+    """Store the signals new since the last look on the trends these batches belong to (each
+    formula and strength once), raising a ``trend_signal`` alert for each; caller commits."""
+    keys = {(b.formula_version.formula_id, b.strength_mg) for b in batches if b.dosage_form != "trituration"}
+    wanted = [a for a in dict.fromkeys(attributes) if a in TREND_ATTRIBUTES]
+    stored: list[TrendSignal] = []
+    for formula_id, strength in sorted(keys):
+        formula = db.session.get(Formula, formula_id)
+        for attribute in wanted:
+            found = series(formula.code, attribute, strength)
+            for signal in found.trend.signals:
+                point = found.points[signal.index]
+                row = _store(actor, formula, strength, attribute, signal, point)
+                if row is not None:
+                    stored.append(row)
+    return stored
+
+
+def _store(
+    actor: User | None,
+    formula: Formula,
+    strength: float,
+    attribute: str,
+    signal: trending.Signal,
+    point: Point,
+) -> TrendSignal | None:
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(TrendSignal)
+        .values(
+            formula_id=formula.id,
+            strength_mg=strength,
+            attribute=attribute,
+            rule=signal.rule,
+            batch_id=point.batch_id,
+            description=signal.description,
+            detected_at=clock.utcnow(),
+            row_version=1,
+        )
+        .on_conflict_do_nothing(index_elements=["formula_id", "strength_mg", "attribute", "rule", "batch_id"])
+        .returning(TrendSignal.id)
+    )
+    new_id = db.session.execute(stmt).scalar()
+    if new_id is None:
+        return None
+    row = db.session.get(TrendSignal, new_id)
+    what = f"{ATTRIBUTE_LABELS[attribute]} of {formula.code} {strength:g} mg"
+    audit.record(
+        "trend.signal",
+        "trend_signal",
+        str(new_id),
+        actor=actor,
+        username=None if actor is not None else "system",
+        new={
+            "formula": formula.code,
+            "strength_mg": strength,
+            "attribute": attribute,
+            "rule": signal.rule,
+            "lot_number": point.lot_number,
+            "description": signal.description,
+        },
+    )
+    alerts.raise_alert(
+        "trend_signal",
+        f"trend_signal:{new_id}",
+        f"Trend signal (Nelson rule {signal.rule}): {what}",
+        f"{what}: {signal.description} The pattern completes at batch {point.lot_number}. "
+        "A reviewer acknowledges it with a comment on the trends page.",
+        f"/trends/{formula.code}?attribute={attribute}&strength={strength:g}",
+    )
+    return row
+
+
+def open_signals() -> list[TrendSignal]:
+    stmt = sa.select(TrendSignal).where(TrendSignal.acknowledged_at.is_(None)).order_by(TrendSignal.id)
+    return list(db.session.scalars(stmt))
+
+
+def signals_of(formula: Formula) -> list[TrendSignal]:
+    stmt = sa.select(TrendSignal).where(TrendSignal.formula_id == formula.id).order_by(TrendSignal.id)
+    return list(db.session.scalars(stmt))
+
+
+def acknowledge(actor: User, signal_id: int, comment: str | None) -> TrendSignal:
+    """A reviewer has looked at the signal: the comment says what was found or done (audited)."""
+    require_role(actor, "reviewer")
+    comment = (comment or "").strip()
+    if not comment:
+        raise InvalidInput("Give a comment: what was found or done.", {"comment": "Required."})
+    stmt = (
+        sa.select(TrendSignal)
+        .where(TrendSignal.id == signal_id)
+        .with_for_update(of=TrendSignal)
+        .execution_options(populate_existing=True)
+    )
+    signal = db.session.scalar(stmt)
+    if signal is None:
+        raise NotFound(f"No trend signal {signal_id}.")
+    if signal.acknowledged_at is not None:
+        raise WrongState(
+            f"Trend signal {signal_id} was acknowledged already by {signal.acknowledged_by.full_name}."
+        )
+    signal.acknowledged_by_id, signal.acknowledged_at, signal.comment = actor.id, clock.utcnow(), comment
+    audit.record(
+        "trend.signal_acknowledged",
+        "trend_signal",
+        str(signal.id),
+        actor=actor,
+        old={"acknowledged": False},
+        new={"acknowledged": True, "lot_number": signal.batch.lot_number, "rule": signal.rule},
+        reason=comment,
+    )
+    db.session.commit()
+    return signal
