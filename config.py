@@ -31,6 +31,16 @@ class Config:
     QA_TIMEZONE = _env("QA_TIMEZONE", "UTC")
     QA_PUBLIC_URL = _env("QA_PUBLIC_URL", "http://127.0.0.1:5000")
 
+    # E-mail alerts (`flask --app qa_app alerts send`): the SMTP server, the sender address and,
+    # when the server asks for them, STARTTLS and a login.
+    QA_SMTP_HOST = _env("QA_SMTP_HOST", "localhost")
+    QA_SMTP_PORT = int(_env("QA_SMTP_PORT", "25"))
+    QA_MAIL_FROM = _env("QA_MAIL_FROM", "qa@localhost")
+    QA_SMTP_STARTTLS = _env("QA_SMTP_STARTTLS", "0") == "1"
+    QA_SMTP_USERNAME = _env("QA_SMTP_USERNAME")
+    QA_SMTP_PASSWORD = _env("QA_SMTP_PASSWORD")
+    QA_SMTP_TIMEOUT = float(_env("QA_SMTP_TIMEOUT", "30"))
+
     # Shared workstations: a browser session ends after 15 minutes without a request.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=15)
     SESSION_REFRESH_EACH_REQUEST = True

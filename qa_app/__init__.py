@@ -77,12 +77,14 @@ def register_blueprints(app: Flask) -> None:
     from qa_app.web.admin.routes import bp as admin_bp
     from qa_app.web.audit.routes import bp as audit_bp
     from qa_app.web.auth.routes import bp as auth_bp
+    from qa_app.web.balances.routes import bp as balances_bp
     from qa_app.web.batches.routes import bp as batches_bp
     from qa_app.web.formulas.routes import bp as formulas_bp
     from qa_app.web.main.routes import bp as main_bp
     from qa_app.web.materials.routes import bp as materials_bp
     from qa_app.web.review.routes import bp as review_bp
     from qa_app.web.storage.routes import bp as storage_bp
+    from qa_app.web.trends.routes import bp as trends_bp
     from qa_app.web.verify.routes import bp as verify_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged request to ride on
@@ -93,6 +95,8 @@ def register_blueprints(app: Flask) -> None:
         materials_bp,
         formulas_bp,
         storage_bp,
+        balances_bp,
+        trends_bp,
         admin_bp,
         audit_bp,
         review_bp,

@@ -1,7 +1,8 @@
-"""Command-line tools: ``flask --app qa_app users|demo|audit|backup``."""
+"""Command-line tools: ``flask --app qa_app users|demo|audit|alerts|backup``."""
 
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ CLI_ACTOR = "command line"
 
 users_cli = AppGroup("users", help="Create, deactivate and unlock accounts.")
 audit_cli = AppGroup("audit", help="Check the audit trail.")
+alerts_cli = AppGroup("alerts", help="Deliver e-mail alerts.")
 
 
 def _fail(exc: ServiceError) -> None:
@@ -127,6 +129,40 @@ def seal_audit() -> None:
     )
 
 
+@alerts_cli.command("send")
+@click.option("--watch", is_flag=True, help="Keep delivering until stopped (Ctrl+C or SIGTERM).")
+@click.option(
+    "--interval",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds between rounds with --watch.",
+)
+def send_alerts(watch: bool, interval: float) -> None:
+    """Deliver the e-mail alerts waiting in the outbox; once a day, first look for lots near
+    expiry and batches near their beyond-use date. A failed delivery stays in the outbox and is
+    tried again later."""
+    from qa_app.services import alerts, clock
+
+    while True:
+        written = alerts.daily_scan(clock.today())
+        if written is not None:
+            click.echo(f"Daily scan for {clock.today().isoformat()}: {written} alerts written.")
+        done = alerts.send_pending()
+        if done.sent or done.failed or not watch:
+            click.echo(f"{done.sent} alerts sent, {done.failed} failed (kept for a later attempt).")
+        if not watch:
+            if done.failed:
+                sys.exit(1)
+            return
+        db.session.remove()
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            click.echo("Stopped; what is still pending is sent by the next run.")
+            return
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -166,5 +202,5 @@ def backup(path: Path) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (users_cli, audit_cli, demo, backup):
+    for command in (users_cli, audit_cli, alerts_cli, demo, backup):
         app.cli.add_command(command)

@@ -374,14 +374,22 @@ def _trituration(lots: dict[str, str], started: datetime) -> str:
         tech, formula="LDN-TRIT10", quantity_mg=10_000, api_lot=lots["api"], compounded_at=started
     )
     api_mg = round(done.calculation["api_mg"] + 0.3, 2)
-    batches.record_component(tech, done.lot_number, barcode=lots["api"], quantity_mg=api_mg, balance="XS205-01")
+    batches.record_component(
+        tech, done.lot_number, barcode=lots["api"], quantity_mg=api_mg, balance="XS205-01"
+    )
     batches.record_component(
         tech, done.lot_number, barcode=lots["mcc"], quantity_mg=round(10_000 - api_mg, 2), balance="XS205-01"
     )
     batches.verify_weighing(tech2, done.lot_number, _sign("tech2", "verified"))
-    batches.complete(tech, done.lot_number, actual_yield=9_962, storage_unit="SHELF-A", at=started + timedelta(hours=1))
+    batches.complete(
+        tech, done.lot_number, actual_yield=9_962, storage_unit="SHELF-A", at=started + timedelta(hours=1)
+    )
     results.record_result(
-        tech, done.lot_number, test="appearance", value="Uniform white to off-white powder", tested_at=started + timedelta(hours=2)
+        tech,
+        done.lot_number,
+        test="appearance",
+        value="Uniform white to off-white powder",
+        tested_at=started + timedelta(hours=2),
     )
     produced = batches.get_batch(done.lot_number).produced_lot
     materials.approve_lot(_user("reviewer"), produced.barcode, _sign("reviewer", "approved"))
@@ -510,7 +518,9 @@ def _decisions(lots: dict[str, str]) -> None:
     # 0.5 mg capsules from the 10 % trituration: 500 mg of it per 100 capsules, not 50 mg of API.
     triturated = _trituration(lots, now - timedelta(days=20))
     for days, release_it in ((15, True), (4, False)):
-        lot = _finished_capsules(lots, now - timedelta(days=days), 0.5, formula="LDN-CAP-T", api_lot=triturated)
+        lot = _finished_capsules(
+            lots, now - timedelta(days=days), 0.5, formula="LDN-CAP-T", api_lot=triturated
+        )
         _tested(lot, now - timedelta(days=days - 2))
         if release_it:
             release.release(reviewer, lot, _sign("reviewer", "released"))

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from qa_app.extensions import db
 from qa_app.models import User
-from qa_app.services import formulas, materials, storage
+from qa_app.services import balances, formulas, materials, storage
 from qa_app.services.signatures import SignatureInput
 from tests.conftest import PASSWORD
 
@@ -71,8 +71,39 @@ def liquid_formula_body(**changes: Any) -> dict[str, Any]:
     return body
 
 
+BALANCES = {
+    # code: name, readability (mg), repeatability sd (mg), capacity (g); minimum weight in the comment
+    "XS205": ("Mettler Toledo XS205 semi-micro analytical balance", 0.01, 0.003, 220.0),  # 8.2 mg
+    "UMX2": ("Mettler Toledo UMX2 ultra-micro balance", 0.0001, 0.0001, 2.1),  # 0.2 mg
+}
+CHECK_WEIGHTS_MG = {"XS205": 100000.0, "UMX2": 1000.0}
+"""The test weight each balance is checked with (5–100 % of its capacity), read exactly."""
+
+
+def create_balances() -> None:
+    """The two balances of the pharmacy, created by ada (admin)."""
+    ada = user("ada")
+    for code, (name, readability, repeatability, capacity) in BALANCES.items():
+        balances.create_balance(
+            ada,
+            code=code,
+            name=name,
+            readability_mg=readability,
+            repeatability_sd_mg=repeatability,
+            capacity_g=capacity,
+        )
+
+
+def check_balances_today() -> None:
+    """A passing performance check by tina on every balance, counting for today's local date."""
+    tina = user("tina")
+    for code, nominal in CHECK_WEIGHTS_MG.items():
+        balances.record_check(tina, code, nominal_mg=nominal, observed_mg=nominal)
+
+
 def setup_master_data(today: date) -> dict[str, str]:
-    """Materials, approved lots, the capsule and liquid formulas (approved), two storage units.
+    """Materials, approved lots, the capsule and liquid formulas (approved), two storage units,
+    the balances XS205 (minimum weight 8.2 mg) and UMX2 (0.2 mg), both checked today.
 
     Needs users ada (admin), rob (reviewer) and tina (technician). Returns lot barcodes by name.
     """
@@ -136,5 +167,7 @@ def setup_master_data(today: date) -> dict[str, str]:
         formulas.approve_formula(rob, body["code"], signature("rob", "approved"))
     storage.create_unit(ada, code="SHELF-1", name="Room shelf", condition="room")
     storage.create_unit(ada, code="FRIDGE-1", name="Refrigerator", condition="refrigerated")
+    create_balances()
+    check_balances_today()
     db.session.commit()
     return {name: lot.barcode for name, lot in lots.items()}

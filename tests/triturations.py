@@ -35,7 +35,9 @@ def trituration_formula_body(**changes: Any) -> dict[str, Any]:
 def setup_trituration_formulas() -> None:
     """NTX-TRIT10 (intermediate), LDN-TRIT10 (10 % w/w) and LDN-CAP-T (0.5–1.0 mg capsules from it), approved."""
     ada, rob = user("ada"), user("rob")
-    materials.create_material(ada, code=INTERMEDIATE, name="Naltrexone HCl 10 % trituration", kind="intermediate")
+    materials.create_material(
+        ada, code=INTERMEDIATE, name="Naltrexone HCl 10 % trituration", kind="intermediate"
+    )
     capsule = capsule_formula_body(
         code=TRITURATED_CAPSULE,
         name="Naltrexone 0.5–1.0 mg capsules from the 10 % trituration",
@@ -63,7 +65,9 @@ def make_trituration_lot(
     lot_number = batch.lot_number
     api_mg = batch.calculation["api_mg"]
     batches.record_component(tina, lot_number, barcode=lots["api"], quantity_mg=api_mg, balance="XS205")
-    batches.record_component(tina, lot_number, barcode=lots["mcc"], quantity_mg=total_mg - api_mg, balance="XS205")
+    batches.record_component(
+        tina, lot_number, barcode=lots["mcc"], quantity_mg=total_mg - api_mg, balance="XS205"
+    )
     batches.verify_weighing(user("rob"), lot_number, signature("rob", "verified"))
     done = batches.complete(tina, lot_number, actual_yield=total_mg * 0.995, storage_unit="SHELF-1")
     barcode = done.produced_lot.barcode

@@ -14,6 +14,8 @@ from qa_app.api import (  # noqa: E402,F401
     formulas,
     materials,
     results,
+    reviews,
     storage,
+    trends,
     users,
 )

@@ -108,7 +108,9 @@ def create_balance(body):
 def get_balance(code):
     """The balance with its performance checks, newest first (up to 60)."""
     found = balances.get_balance(code)
-    return jsonify(balance(found) | {"checks": [balance_check(c) for c in balances.checks(found, CHECKS_SHOWN)]})
+    return jsonify(
+        balance(found) | {"checks": [balance_check(c) for c in balances.checks(found, CHECKS_SHOWN)]}
+    )
 
 
 @operation(

@@ -1,14 +1,14 @@
 """Materials and material lots (api.md)."""
 
 import sqlalchemy as sa
-from flask import g, jsonify, request
+from flask import Response, g, jsonify, request
 
 from qa_app.api import bp, serialise
 from qa_app.api.registry import ANY_USER, operation
 from qa_app.api.schemas import page_of, ref
 from qa_app.api.users import PAGE_QUERY
 from qa_app.models import Material
-from qa_app.services import clock, materials, triturations
+from qa_app.services import clock, materials, recalls, triturations
 from qa_app.services.pagination import page_args, paginate
 from qa_app.services.signatures import SignatureInput
 from qa_app.validation import date_field
@@ -207,8 +207,57 @@ def where_used(barcode):
                 for u in uses
             ],
             "certificates": [
-                {"number": c.number, "version": c.version, "status": c.status, "lot_number": numbers[c.batch_id]}
+                {
+                    "number": c.number,
+                    "version": c.version,
+                    "status": c.status,
+                    "lot_number": numbers[c.batch_id],
+                }
                 for c in triturations.certificates_of(uses)
             ],
         }
+    )
+
+
+@operation(
+    bp,
+    "/material-lots/<barcode>/recall",
+    "POST",
+    summary="Recall a lot and everything made from it",
+    roles=("reviewer",),
+    tag="materials",
+    body="SignedWithReason",
+    errors=(404, 409),
+)
+def recall_lot(barcode, body):
+    """Signed ``recalled``, with the reason, in one transaction: the lot is recalled (never usable
+    again), every released batch in its where-used recalled and its certificates revoked, every
+    unreleased one put on hold (``material_recall``), every lot made from it recalled. Answers
+    ``recalled`` and ``held`` (lot numbers), ``lots`` (barcodes, the lot first) and
+    ``revoked_certificates``. A lot recalled already: 409."""
+    signed = SignatureInput.from_json(body["signature"])
+    outcome = recalls.recall_lot(g.actor, barcode, signed, body["reason"])
+    return jsonify(outcome.as_dict())
+
+
+@operation(
+    bp,
+    "/material-lots/<barcode>/recall-report.pdf",
+    "GET",
+    summary="The recall report of a lot (PDF)",
+    roles=ANY_USER,
+    tag="materials",
+    response={"type": "string", "format": "binary"},
+    response_types=("application/pdf",),
+    errors=(404, 409),
+)
+def recall_report(barcode):
+    """Who recalled the lot, when and why, the lots recalled with it, every batch made from it
+    with its chain and its status now, and their certificates; from the records as they are when
+    printed. A lot that was not recalled: 409."""
+    lot = materials.get_lot(barcode)
+    return Response(
+        recalls.report_pdf(lot, g.actor),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{lot.barcode}-recall.pdf"'},
     )

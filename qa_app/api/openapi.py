@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document, built from the operations the API registered."""
 
+import re
 from typing import Any
 
 from qa_app.api.registry import OPERATIONS, PUBLIC, Operation
@@ -61,7 +62,7 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 
 def _path_names(path: str) -> list[str]:
-    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return re.findall(r"{([^{}/]+)}", path)  # also a name inside a segment: {year}.pdf
 
 
 def build_document(title: str, version: str = "1.0.0") -> dict[str, Any]:

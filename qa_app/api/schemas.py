@@ -7,6 +7,10 @@ from qa_app.domain.formula_schema import FORMULA
 from qa_app.validation import MAX_ID
 
 ROLE_NAMES = ["technician", "reviewer", "admin", "inspector"]
+ALERT_KIND_NAMES = ["excursion", "oos", "trend_signal", "lot_expiring", "batch_near_bud"]
+# Checked by the service, so a wrong address or kind is a 400 naming ``email`` or ``alerts``.
+_EMAIL = {"type": ["string", "null"], "maxLength": 1000}
+_ALERT_KINDS = {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 40}}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -88,6 +92,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "locked": {"type": "boolean"},
             "locked_until": {"type": ["string", "null"], "format": "date-time"},
             "created_at": {"type": "string", "format": "date-time"},
+            "email": {"type": ["string", "null"]},
+            "alerts": {"type": "array", "items": {"type": "string", "enum": ALERT_KIND_NAMES}},
         },
     },
     "NewUser": {
@@ -98,7 +104,18 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "full_name": {"type": "string", "minLength": 1, "maxLength": 200},
             "roles": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ROLE_NAMES}},
             "password": {"type": "string", "minLength": 12, "maxLength": 1024},
+            "email": _EMAIL,
+            "alerts": _ALERT_KINDS,
         },
+        "additionalProperties": False,
+    },
+    "UserAlerts": {
+        "type": "object",
+        "description": "The e-mail address alerts go to (left out: kept as it is) and the kinds chosen: "
+        + ", ".join(ALERT_KIND_NAMES)
+        + ".",
+        "required": ["alerts"],
+        "properties": {"email": _EMAIL, "alerts": _ALERT_KINDS},
         "additionalProperties": False,
     },
     "Reason": {
@@ -286,7 +303,10 @@ COMPONENTS.update(
             "properties": {
                 "formula": {"type": "string", "minLength": 1, "maxLength": 40},
                 "strength_mg": {"type": "number"},
-                "quantity": {"type": "number", "description": "capsules, mL or g; required except for triturations"},
+                "quantity": {
+                    "type": "number",
+                    "description": "capsules, mL or g; required except for triturations",
+                },
                 "quantity_mg": {"type": "number", "description": "a trituration's total mass, in mg"},
                 "concentration_mg_per_ml": _POSITIVE,
                 "dose_volume_ml": _POSITIVE,
@@ -360,7 +380,10 @@ COMPONENTS.update(
                 "quantity_mg": {"type": "number", "description": "a trituration's total mass"},
                 "concentration_percent": {"type": "number", "description": "a trituration's % w/w"},
                 "produced_lot": {"type": ["string", "null"], "description": "the lot a trituration made"},
-                "chain": {"type": "array", "description": "the lots behind the API: trituration lot, API lot"},
+                "chain": {
+                    "type": "array",
+                    "description": "the lots behind the API: trituration lot, API lot",
+                },
                 "compounded_at": {"type": "string"},
                 "compounded_by": {"type": "string"},
                 "bud": {"type": "string", "format": "date"},
@@ -595,6 +618,7 @@ COMPONENTS.update(
                 "product": {"type": ["string", "null"]},
                 "bud": {"type": "string", "format": "date"},
                 "revoked_at": {"type": ["string", "null"]},
+                "revoked_reason": {"type": ["string", "null"], "description": "why it was revoked"},
             },
         },
     }
@@ -603,7 +627,10 @@ COMPONENTS.update(
 
 # --- balances (USP <41>) and their daily performance checks ------------------------------------
 
-_FIGURE = {"type": "number", "description": "in the unit the name ends with; the service names a value out of range"}
+_FIGURE = {
+    "type": "number",
+    "description": "in the unit the name ends with; the service names a value out of range",
+}
 _BALANCE_CHECK = {
     "type": "object",
     "required": ["passed", "error_percent", "local_date"],
@@ -667,7 +694,10 @@ COMPONENTS.update(
                 "minimum_weight_mg": {"type": "number", "description": "2000 × max(s, 0.41 d), one decimal"},
                 "usable": {"type": "boolean", "description": "in use, and today's latest check passed"},
                 "usable_reason": {"type": ["string", "null"]},
-                "last_check": {"oneOf": [_BALANCE_CHECK, {"type": "null"}], "description": "today's latest check"},
+                "last_check": {
+                    "oneOf": [_BALANCE_CHECK, {"type": "null"}],
+                    "description": "today's latest check",
+                },
                 "checks": {
                     "type": "array",
                     "items": _BALANCE_CHECK,

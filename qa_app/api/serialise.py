@@ -45,6 +45,8 @@ def user(u: User) -> dict[str, Any]:
         "locked": u.is_locked(utcnow()),
         "locked_until": iso(u.locked_until),
         "created_at": iso(u.created_at),
+        "email": u.email,
+        "alerts": u.alerts,
     }
 
 
@@ -228,7 +230,7 @@ def batch_row(b: Batch, today: date) -> dict[str, Any]:
         "expired": b.bud < today,
         "formula": {"code": b.formula_version.formula.code, "version": b.formula_version.version},
         "dosage_form": b.dosage_form,
-        "strength_mg": b.strength_mg,
+        "strength_mg": None if b.dosage_form == "trituration" else b.strength_mg,
         "quantity": b.quantity,
         "compounded_at": iso(b.compounded_at),
         "compounded_by": b.compounded_by.username,
@@ -381,6 +383,7 @@ def certificate_status(c: Certificate, with_code: bool = True) -> dict[str, Any]
         "strength_mg": c.batch.strength_mg,
         "bud": c.batch.bud.isoformat(),
         "revoked_at": iso(c.revoked_at),
+        "revoked_reason": c.revoked_reason,
         "supersedes": c.supersedes.number if c.supersedes else None,
     }
 

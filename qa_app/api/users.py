@@ -5,10 +5,10 @@ import sqlalchemy.orm as so
 from flask import g, jsonify, request
 
 from qa_app.api import bp, serialise
-from qa_app.api.registry import operation
+from qa_app.api.registry import ANY_USER, operation
 from qa_app.api.schemas import page_of, ref
 from qa_app.models import User
-from qa_app.services import accounts
+from qa_app.services import accounts, alerts
 from qa_app.services.pagination import page_args, paginate
 
 PAGE_QUERY = (
@@ -30,7 +30,11 @@ PAGE_QUERY = (
 def list_users():
     """Every account, active or not, ordered by username."""
     page, per_page = page_args(request.args)
-    stmt = sa.select(User).options(so.selectinload(User.role_rows)).order_by(User.username)
+    stmt = (
+        sa.select(User)
+        .options(so.selectinload(User.role_rows), so.selectinload(User.alert_rows))
+        .order_by(User.username)
+    )
     result = paginate(stmt, page, per_page)
     return jsonify(result.as_dict(serialise.user))
 
@@ -48,15 +52,39 @@ def list_users():
     errors=(409,),
 )
 def create_user(body):
-    """A new account with its roles; the password needs at least 12 characters."""
+    """A new account with its roles; the password needs at least 12 characters. ``email`` and
+    ``alerts`` (optional) choose the e-mail alerts the person receives."""
     user = accounts.create_user(
         g.actor,
         username=body["username"],
         full_name=body["full_name"],
         roles=body["roles"],
         password=body["password"],
+        email=body.get("email"),
+        alerts=body.get("alerts"),
     )
     return jsonify(serialise.user(user)), 201
+
+
+@operation(
+    bp,
+    "/users/<username>/alerts",
+    "PUT",
+    summary="Choose a person's e-mail alerts",
+    roles=ANY_USER,
+    tag="users",
+    body="UserAlerts",
+    response=ref("User"),
+    errors=(403, 404),
+)
+def set_user_alerts(username, body):
+    """The e-mail address and the alert kinds the person receives (that person or an admin):
+    excursion (one needing a disposition), oos (a failing result), trend_signal, lot_expiring (an
+    approved lot within 30 days of expiry), batch_near_bud (a batch within 14 days of its BUD)."""
+    user = alerts.set_alerts(
+        g.actor, username, body.get("email"), body["alerts"], keep_email="email" not in body
+    )
+    return jsonify(serialise.user(user))
 
 
 @operation(

@@ -468,7 +468,8 @@ def calculate_trituration(
     total = _positive(total_mg, "quantity_mg")
     if total > TRITURATION_MAX_MG:
         raise CompoundingError(
-            "quantity_mg", f"quantity_mg must be at most {TRITURATION_MAX_MG:,} mg (1 kg); got {_written(total)}"
+            "quantity_mg",
+            f"quantity_mg must be at most {TRITURATION_MAX_MG:,} mg (1 kg); got {_written(total)}",
         )
     concentration = _positive(concentration_percent, "concentration_percent")
     if concentration > TRITURATION_MAX_PERCENT:

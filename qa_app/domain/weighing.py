@@ -5,7 +5,7 @@ Pure functions on numbers, computed in decimal so that a limit is met or missed 
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from qa_app.domain.rounding import round_half_up
 
@@ -86,7 +86,8 @@ def mg_text(value: float | Decimal) -> str:
     """An amount in mg as written: 82.0, 8.2, 1010.1."""
     exact = _exact(value)
     places = max(1, -exact.normalize().as_tuple().exponent)  # type: ignore[operator]
-    return format(exact.quantize(Decimal(1).scaleb(-places)), "f")
+    digits = Context(prec=max(28, exact.adjusted() + places + 2))  # 1e308 mg is written out too
+    return format(exact.quantize(Decimal(1).scaleb(-places), context=digits), "f")
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,11 @@ class GateRefusal:
 
 
 def weighing_refusal(
-    quantity_mg: float, balance_code: str, readability_mg: float, repeatability_sd_mg: float, capacity_g: float
+    quantity_mg: float,
+    balance_code: str,
+    readability_mg: float,
+    repeatability_sd_mg: float,
+    capacity_g: float,
 ) -> GateRefusal | None:
     """A weighing below the balance's minimum weight or above its capacity, or None when it fits."""
     amount = _exact(quantity_mg)

@@ -79,6 +79,14 @@ class Batch(db.Model):
     """The intermediate lot a trituration batch made, once completed."""
 
     __mapper_args__ = {"version_id_col": row_version}
+
+    @property
+    def strength_text(self) -> str:
+        """The dose as lists show it ("1.5 mg"), or a trituration's concentration ("10 % w/w")."""
+        if self.dosage_form == "trituration":
+            return f"{self.concentration:g} % w/w"
+        return f"{self.strength_mg:g} mg"
+
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(BATCH_STATUSES), name="known_status"),
         sa.Index("ix_batch_formula_status", "formula_version_id", "status"),

@@ -15,7 +15,7 @@ from flask import current_app
 
 from qa_app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted, WrongState
 from qa_app.extensions import db
-from qa_app.models import ROLES, AuditEvent, User, UserRole
+from qa_app.models import ROLES, AuditEvent, User, UserAlert, UserRole
 from qa_app.models.types import utcnow
 from qa_app.services import audit
 
@@ -91,8 +91,13 @@ def create_user(
     roles: Iterable[str],
     password: str,
     actor_name: str | None = None,
+    email: str | None = None,
+    alerts: Iterable[str] | None = None,
 ) -> User:
-    """Create an account. ``actor`` is the admin; None with ``actor_name`` for the command line."""
+    """Create an account. ``actor`` is the admin; None with ``actor_name`` for the command line.
+    ``email`` and ``alerts`` choose the e-mail alerts the person receives, in the same transaction."""
+    from qa_app.services.alerts import clean_choice  # noqa: PLC0415 (it reads accounts)
+
     if actor is not None:
         require_role(actor, "admin")
     username = (username or "").strip().lower()
@@ -114,6 +119,12 @@ def create_user(
     except InvalidInput as exc:
         fields.update(exc.fields)
         chosen = []
+    address, kinds = None, []
+    if email is not None or alerts:
+        try:
+            address, kinds = clean_choice(email, alerts)
+        except InvalidInput as exc:
+            fields.update(exc.fields)
     if fields:
         raise InvalidInput("The user was not created: correct the marked fields.", fields)
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
@@ -126,6 +137,8 @@ def create_user(
         full_name=full_name,
         password_hash=password_hasher().hash(password),
         role_rows=[UserRole(role=r) for r in chosen],
+        email=address,
+        alert_rows=[UserAlert(kind=k) for k in kinds],
     )
     db.session.add(user)
     db.session.flush()
@@ -135,7 +148,13 @@ def create_user(
         username,
         actor=actor,
         username=actor_name,
-        new={"username": username, "full_name": full_name, "roles": chosen, "active": True},
+        new={
+            "username": username,
+            "full_name": full_name,
+            "roles": chosen,
+            "active": True,
+            **({"email": address, "alerts": kinds} if address or kinds else {}),
+        },
     )
     db.session.commit()
     return user

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from qa_app.domain import weighing
 from qa_app.errors import Conflict, InvalidInput, NotFound
@@ -24,6 +25,7 @@ _FIGURES = {
     "repeatability_sd_mg": ("Repeatability (standard deviation)", 0.000001, 1000.0, "mg"),
     "capacity_g": ("Capacity", 0.001, 100000.0, "g"),
 }
+NAME_MAX = 200
 
 
 def minimum_weight_mg(balance: Balance) -> Decimal:
@@ -51,7 +53,9 @@ def _check_figures(values: dict[str, Any], fields: dict[str, str]) -> None:
         elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             fields[name] = f"{label} must be a number of {unit}."
         elif not low <= value <= high:
-            fields[name] = f"{label} must be between {low:g} and {high:g} {unit}."
+            fields[name] = f"{label} must be between {low:.6f}".rstrip("0").rstrip(".") + (
+                f" and {high:,.0f} {unit}."
+            )
     qualified = values.get("qualified_on")
     if qualified is not None and qualified > clock.today():
         fields["qualified_on"] = "The USP <41> test date must not be in the future."
@@ -77,6 +81,8 @@ def create_balance(
         fields["code"] = "Use only letters A–Z, digits, hyphens (-) and underscores (_), e.g. XS205."
     if not name:
         fields["name"] = "Give the balance's name (make, model, where it stands)."
+    elif len(name) > NAME_MAX:
+        fields["name"] = f"At most {NAME_MAX} characters."
     values = {
         "readability_mg": readability_mg,
         "repeatability_sd_mg": repeatability_sd_mg,
@@ -104,7 +110,8 @@ def update_balance(actor: User, code: str, reason: str | None = None, **changes:
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise InvalidInput(
-            f"These fields cannot be changed: {', '.join(unknown)}.", {name: "Not a balance field." for name in unknown}
+            f"These fields cannot be changed: {', '.join(unknown)}.",
+            {name: "Not a balance field." for name in unknown},
         )
     old = balance_state(balance)
     values = {name: changes.get(name, getattr(balance, name)) for name in allowed}
@@ -112,6 +119,8 @@ def update_balance(actor: User, code: str, reason: str | None = None, **changes:
     values["name"] = (values["name"] or "").strip()
     if not values["name"]:
         fields["name"] = "Give the balance's name."
+    elif len(values["name"]) > NAME_MAX:
+        fields["name"] = f"At most {NAME_MAX} characters."
     if not isinstance(values["active"], bool):
         fields["active"] = "Use true or false."
     _check_figures(values, fields)
@@ -122,7 +131,13 @@ def update_balance(actor: User, code: str, reason: str | None = None, **changes:
     new = balance_state(balance)
     if new != old:
         audit.record(
-            "balance.updated", "balance", balance.code, actor=actor, old=old, new=new, reason=(reason or "").strip() or None
+            "balance.updated",
+            "balance",
+            balance.code,
+            actor=actor,
+            old=old,
+            new=new,
+            reason=(reason or "").strip() or None,
         )
     db.session.commit()
     return balance
@@ -147,7 +162,9 @@ def list_balances(active_only: bool = False) -> list[Balance]:
 
 def checks(balance: Balance, limit: int | None = 60) -> list[BalanceCheck]:
     """The balance's performance checks, newest first."""
-    stmt = sa.select(BalanceCheck).where(BalanceCheck.balance_id == balance.id).order_by(BalanceCheck.id.desc())
+    stmt = (
+        sa.select(BalanceCheck).where(BalanceCheck.balance_id == balance.id).order_by(BalanceCheck.id.desc())
+    )
     return list(db.session.scalars(stmt.limit(limit) if limit else stmt))
 
 
@@ -160,7 +177,10 @@ def record_check(actor: User, code: str, *, nominal_mg: float, observed_mg: floa
     require_role(actor, *COMPOUNDERS)
     balance = get_balance_for_input(code)
     fields: dict[str, str] = {}
-    for name, value, label in (("nominal_mg", nominal_mg, "Test weight"), ("observed_mg", observed_mg, "Reading")):
+    for name, value, label in (
+        ("nominal_mg", nominal_mg, "Test weight"),
+        ("observed_mg", observed_mg, "Reading"),
+    ):
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             fields[name] = f"{label} must be a number of mg."
         elif value <= 0 or value > 10_000_000:
@@ -220,7 +240,9 @@ def get_balance_for_input(code: str | None, field: str = "balance") -> Balance:
     try:
         return get_balance(code or "")
     except NotFound as exc:
-        raise InvalidInput(exc.message, {field: f"No balance with code {code!r}; choose one from the list."}) from None
+        raise InvalidInput(
+            exc.message, {field: f"No balance with code {code!r}; choose one from the list."}
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -245,7 +267,31 @@ def todays_check(balance: Balance, today: date | None = None) -> BalanceCheck | 
 def usability(balance: Balance, today: date | None = None) -> Usability:
     """Usable for weighing now: in use, and today's latest performance check passed."""
     today = today or clock.today()
-    check = todays_check(balance, today)
+    return _judge(balance, todays_check(balance, today), today)
+
+
+def states(active_only: bool = False, today: date | None = None) -> list[tuple[Balance, Usability]]:
+    """Every balance (by code) with its usability now, read in one statement."""
+    today = today or clock.today()
+    latest = (
+        sa.select(BalanceCheck.balance_id, sa.func.max(BalanceCheck.id).label("check_id"))
+        .where(BalanceCheck.local_date == today)
+        .group_by(BalanceCheck.balance_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(Balance, BalanceCheck)
+        .outerjoin(latest, latest.c.balance_id == Balance.id)
+        .outerjoin(BalanceCheck, BalanceCheck.id == latest.c.check_id)
+        .options(so.lazyload(BalanceCheck.balance))  # its eager inner join would drop the unchecked
+        .order_by(Balance.code)
+    )
+    if active_only:
+        stmt = stmt.where(Balance.active.is_(True))
+    return [(balance, _judge(balance, check, today)) for balance, check in db.session.execute(stmt).unique()]
+
+
+def _judge(balance: Balance, check: BalanceCheck | None, today: date) -> Usability:
     if not balance.active:
         return Usability(False, f"balance {balance.code} is out of use", check)
     if check is None:
@@ -277,14 +323,18 @@ def gate(code: str | None, quantity_mg: float) -> Balance:
     balance = get_balance_for_input(code)
     state = usability(balance)
     if not state.usable:
-        raise InvalidInput(f"This weighing cannot be recorded: {state.reason}.", {"balance": _capital(state.reason)})
+        raise InvalidInput(
+            f"This weighing cannot be recorded: {state.reason}.", {"balance": _capital(state.reason)}
+        )
     refusal = weighing.weighing_refusal(
         quantity_mg, balance.code, balance.readability_mg, balance.repeatability_sd_mg, balance.capacity_g
     )
     if refusal is not None:
         hint = _other_balances(balance, quantity_mg)
         message = refusal.message + (f" ({hint})" if hint else "")
-        raise InvalidInput(f"This weighing cannot be recorded: {message}.", {refusal.field: _capital(message)})
+        raise InvalidInput(
+            f"This weighing cannot be recorded: {message}.", {refusal.field: _capital(message)}
+        )
     return balance
 
 

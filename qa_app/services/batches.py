@@ -130,9 +130,11 @@ def default_api_lot(material_code: str, today: date) -> MaterialLot | None:
     return db.session.scalar(stmt)
 
 
-def _usable_lot(barcode: str, field: str) -> MaterialLot:
+def _usable_lot(barcode: str, field: str, lock: bool = False) -> MaterialLot:
+    """The lot a scan names, usable today. ``lock``: read it locked (a recall or a decision on it
+    at the same moment waits, or is waited for), so a weighing never uses a lot being recalled."""
     try:
-        lot = materials.get_lot(barcode)
+        lot = materials.get_lot(barcode, for_update=lock)
     except NotFound as exc:
         raise InvalidInput(exc.message, {field: "No such lot; scan the lot's barcode again."}) from None
     reason = lot.unusable_reason(clock.today())
@@ -384,7 +386,7 @@ def record_component(
     """Record a scanned lot with what was weighed (or counted, for containers)."""
     require_role(actor, *COMPOUNDERS)
     batch = _draft(lot_number)
-    lot = _usable_lot(barcode, "barcode")
+    lot = _usable_lot(barcode, "barcode", lock=True)
     component = _formula_component(batch, lot)
     if any(c.material_lot_id == lot.id for c in batch.components):
         raise WrongState(

@@ -15,7 +15,7 @@ from qa_app.domain import temperature
 from qa_app.errors import InvalidInput, NotFound, WrongState
 from qa_app.extensions import db
 from qa_app.models import DECISIONS, BatchDecision, Disposition, Excursion, Reading, StorageUnit, User
-from qa_app.services import audit, clock, judgement, readings, signatures
+from qa_app.services import alerts, audit, clock, judgement, readings, signatures
 from qa_app.services.accounts import require_role
 from qa_app.services.signatures import SignatureInput
 from qa_app.services.stays import batches_during, batches_during_each, covered, dispositions_for, for_batch
@@ -160,8 +160,28 @@ def refresh(
     stored = _stored(unit, span_start, readings.epoch_to_datetime(t[-1]))
     touched = _reconcile(unit, stored, t, v, found, actor, username, {e.id for e in fixed})
     for excursion in touched:
+        if excursion.needs_disposition:
+            _alert(excursion)
         for batch in batches_during(excursion):
             judgement.judge(actor, batch, username)
+
+
+def _alert(excursion: Excursion) -> None:
+    """An "excursion" e-mail alert, written with the excursion that needs a disposition."""
+    unit = excursion.storage_unit
+    span = f"from {alerts.local_text(excursion.start)}" + (
+        f" to {alerts.local_text(excursion.end)}" if excursion.end else " and still going on"
+    )
+    alerts.raise_alert(
+        "excursion",
+        f"excursion:{excursion.id}",
+        f"Temperature excursion {excursion.id} in {unit.name} needs a disposition",
+        f"Storage unit {unit.name} ({unit.code}, limits {unit.min_c:g} to {unit.max_c:g} °C) was outside "
+        f"its range {span}: lowest {excursion.min_c:.1f} °C, highest {excursion.max_c:.1f} °C, "
+        f"{excursion.duration_minutes:.0f} minutes. {excursion.reason or ''}".rstrip()
+        + "\nEvery unreleased batch stored there during it is on hold until a reviewer records a disposition.",
+        f"/storage/excursions/{excursion.id}",
+    )
 
 
 def _measure(unit: StorageUnit, t, v, found: temperature.Excursion) -> dict[str, Any]:

@@ -77,24 +77,32 @@ def _check_trituration(body: dict[str, Any], fields: dict[str, str]) -> None:
     elif material is None:
         fields["produces"] = f"No material with code {produced}; create it as an intermediate first."
     elif material.kind != "intermediate":
-        fields["produces"] = f"{produced} is {material.kind}; a trituration produces an intermediate material."
+        fields["produces"] = (
+            f"{produced} is {material.kind}; a trituration produces an intermediate material."
+        )
     else:
         other = db.session.scalar(
             sa.select(Formula.code).where(Formula.code != body["code"], Formula.id.in_(_producers(produced)))
         )
         if other:
-            fields["produces"] = f"{produced} is made by formula {other} already; one formula makes each intermediate."
+            fields["produces"] = (
+                f"{produced} is made by formula {other} already; one formula makes each intermediate."
+            )
     for name in ("strength_min_mg", "strength_max_mg", "fill_weight_mg", "capsule_size"):
         if body.get(name) not in (None, ""):
             fields[name] = "A trituration has no dose, fill weight or capsule size; leave it out."
     roles = sorted(c["role"] for c in body["components"])
     if roles != ["api", "filler"]:
-        fields["components"] = "A trituration has two components: the API (role api) and its diluent (role filler)."
+        fields["components"] = (
+            "A trituration has two components: the API (role api) and its diluent (role filler)."
+        )
     if body.get("overage_percent"):
         fields["overage_percent"] = "A trituration is made to its concentration, without overage."
     bud = body.get("bud") or {}
     if "category" in bud and bud["category"] != "nonaqueous_other":
-        fields["bud.category"] = "A trituration is a nonaqueous solid: use the category nonaqueous other (180 days)."
+        fields["bud.category"] = (
+            "A trituration is a nonaqueous solid: use the category nonaqueous other (180 days)."
+        )
 
 
 def _producers(material_code: str) -> sa.Select:
@@ -122,9 +130,8 @@ def _check_components(body: dict[str, Any], fields: dict[str, str]) -> None:
         kind = known[codes[api[0]]].kind
         allowed = ("api",) if body["dosage_form"] == "trituration" else ("api", "intermediate")
         if kind not in allowed:
-            fields[f"components.{api[0]}.material"] = (
-                f"{codes[api[0]]} is not an API material"
-                + ("." if body["dosage_form"] == "trituration" else " nor a trituration of one.")
+            fields[f"components.{api[0]}.material"] = f"{codes[api[0]]} is not an API material" + (
+                "." if body["dosage_form"] == "trituration" else " nor a trituration of one."
             )
 
 

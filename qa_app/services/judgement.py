@@ -91,7 +91,9 @@ def recalled_lots(batch_id: int) -> list[MaterialLot]:
     tree = inside.cte("tree", recursive=True)
     deeper = (
         sa.select(bc.c.material_lot_id, tree.c.depth + 1)
-        .select_from(tree.join(ml, ml.c.id == tree.c.lot_id).join(bc, bc.c.batch_id == ml.c.produced_by_batch_id))
+        .select_from(
+            tree.join(ml, ml.c.id == tree.c.lot_id).join(bc, bc.c.batch_id == ml.c.produced_by_batch_id)
+        )
         .where(tree.c.depth < 20)
     )
     tree = tree.union_all(deeper)

@@ -10,7 +10,13 @@ from qa_app.domain.formula_schema import ROUTES
 from qa_app.models import Batch
 from qa_app.reports.labels import BatchLabel
 
-QUANTITY_UNITS = {"capsule": "capsules", "oral_liquid": "mL", "sublingual_drops": "mL", "cream": "g", "trituration": "mg"}
+QUANTITY_UNITS = {
+    "capsule": "capsules",
+    "oral_liquid": "mL",
+    "sublingual_drops": "mL",
+    "cream": "g",
+    "trituration": "mg",
+}
 STORAGE_TEXT = {"room": "Store at 20–25 °C", "refrigerated": "Store refrigerated at 2–8 °C"}
 ACTIVE = "Naltrexone hydrochloride"
 

@@ -4,10 +4,12 @@ transaction (api.md ``POST /material-lots/{barcode}/recall``)."""
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 
 from qa_app.errors import InvalidInput, WrongState
 from qa_app.extensions import db
 from qa_app.models import Batch, BatchDecision, Certificate, MaterialLot, User
+from qa_app.reports.recall import Printing, RecallReport, ReportBatch, ReportCertificate, recall_pdf
 from qa_app.services import audit, clock, judgement, materials, signatures, triturations
 from qa_app.services.accounts import require_role
 from qa_app.services.signatures import SignatureInput
@@ -50,13 +52,24 @@ def recall_lot(actor: User, barcode: str, given: SignatureInput, reason: str | N
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
-            "Give the reason for the recall.", {"reason": "Required: the supplier's notice or what was found."}
+            "Give the reason for the recall.",
+            {"reason": "Required: the supplier's notice or what was found."},
         )
     lot = materials.get_lot(barcode, for_update=True)
     if lot.status == "recalled":
         raise WrongState(f"Lot {lot.barcode} was recalled already ({lot.recall_reason}).")
     uses = triturations.where_used(lot)
     ids = [u.batch_id for u in uses]
+    if ids:
+        # Lots before batches: the lots made from this one, locked in id order, so that a recall of
+        # one of them at the same moment is waited for here instead of deadlocking on the batches.
+        db.session.scalars(
+            sa.select(MaterialLot)
+            .where(MaterialLot.produced_by_batch_id.in_(ids))
+            .order_by(MaterialLot.id)
+            .with_for_update(of=MaterialLot)
+            .execution_options(populate_existing=True)
+        ).all()
     found = (
         list(
             db.session.scalars(
@@ -114,7 +127,9 @@ def recall_lot(actor: User, barcode: str, given: SignatureInput, reason: str | N
     return outcome
 
 
-def _recall_batch(actor: User, batch: Batch, signature_id: int, because: str, outcome: RecallOutcome, now) -> None:
+def _recall_batch(
+    actor: User, batch: Batch, signature_id: int, because: str, outcome: RecallOutcome, now
+) -> None:
     valid = list(
         db.session.scalars(
             sa.select(Certificate).where(Certificate.batch_id == batch.id, Certificate.status == "valid")
@@ -135,7 +150,11 @@ def _recall_batch(actor: User, batch: Batch, signature_id: int, because: str, ou
         )
     db.session.add(
         BatchDecision(
-            batch_id=batch.id, decision="recalled", reason=because, decided_by_id=actor.id, signature_id=signature_id
+            batch_id=batch.id,
+            decision="recalled",
+            reason=because,
+            decided_by_id=actor.id,
+            signature_id=signature_id,
         )
     )
     batch.status = "recalled"
@@ -165,4 +184,133 @@ def _hold(actor: User, batch: Batch, because: str, outcome: RecallOutcome) -> No
         old={"status": old},
         new={"status": "on_hold", "holds": judgement.holds(batch, proof)},
         reason=because,
+    )
+
+
+# --- before and after: what a recall will change, and the report of one -----------------------
+
+
+@dataclass(frozen=True)
+class RecallPreview:
+    """What recalling the lot now would do, shown before the reviewer signs."""
+
+    recall: list[str]
+    """Released batches: recalled, their certificates revoked."""
+    hold: list[str]
+    """Unreleased batches: put on hold until a reviewer rejects them."""
+    lots: list[str]
+    """Intermediate lots made from it: recalled with it."""
+    untouched: list[str]
+
+    @property
+    def changed(self) -> int:
+        return len(self.recall) + len(self.hold)
+
+    @property
+    def text(self) -> str:
+        if not self.changed:
+            return "No batch used this lot: only the lot itself will be recalled."
+        text = (
+            f"{_count(self.changed, 'batch', 'batches')} will be recalled or put on hold: "
+            f"{_count(len(self.recall), 'released batch', 'released batches')} recalled (certificates revoked), "
+            f"{_count(len(self.hold), 'unreleased batch', 'unreleased batches')} put on hold."
+        )
+        if self.lots:
+            text += f" {_count(len(self.lots), 'lot', 'lots')} made from it will be recalled too."
+        return text
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def preview(lot: MaterialLot) -> RecallPreview:
+    uses = triturations.where_used(lot)
+    found = [db.session.get(Batch, u.batch_id) for u in uses]
+    return RecallPreview(
+        recall=[b.lot_number for b in found if b.status == "released"],
+        hold=[b.lot_number for b in found if b.status in UNRELEASED],
+        lots=[
+            b.produced_lot.barcode
+            for b in found
+            if b.produced_lot is not None and b.produced_lot.status != "recalled"
+        ],
+        untouched=[b.lot_number for b in found if b.status != "released" and b.status not in UNRELEASED],
+    )
+
+
+def _local(moment) -> str:
+    return moment.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "—"
+
+
+def _status(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def report(lot: MaterialLot) -> RecallReport:
+    """The recall report of ``lot``: who recalled it, when and why, the lots recalled with it,
+    every batch in its where-used with the chain and its status now, every certificate.
+    A lot that was not recalled has none (409)."""
+    if lot.status != "recalled":
+        raise WrongState(f"Lot {lot.barcode} has not been recalled: it has no recall report.")
+    uses = triturations.where_used(lot)
+    numbers = {u.batch_id: u.lot_number for u in uses}
+    batches = []
+    for use in uses:
+        batch = db.session.get(Batch, use.batch_id)
+        via = ", then ".join(f"lot {v}" for v in use.via) if use.via else "directly"
+        batches.append(
+            ReportBatch(
+                use.lot_number,
+                batch.formula_version.body.get("name", ""),
+                _status(use.status),
+                via,
+                triturations.chain_text(triturations.batch_chain(batch), batch),
+            )
+        )
+    made = db.session.scalars(
+        sa.select(MaterialLot)
+        .where(
+            MaterialLot.recall_reason.startswith(f"made from recalled lot {lot.barcode}:", autoescape=True)
+        )
+        .order_by(MaterialLot.id)
+    )
+    certificates = [
+        ReportCertificate(
+            c.number,
+            c.version,
+            numbers[c.batch_id],
+            c.status,
+            f"{_local(c.revoked_at)}: {c.revoked_reason}" if c.status == "revoked" else "",
+        )
+        for c in triturations.certificates_of(uses)
+    ]
+    by = lot.recalled_by
+    return RecallReport(
+        barcode=lot.barcode,
+        material=f"{lot.material.code} — {lot.material.name}",
+        supplier=lot.supplier,
+        supplier_lot=lot.supplier_lot,
+        made_in=lot.produced_by.lot_number if lot.produced_by else None,
+        recalled_by=f"{by.full_name} ({by.username})" if by else "—",
+        recalled_at=_local(lot.recalled_at),
+        reason=lot.recall_reason or "",
+        lots=[(m.barcode, m.material.code, m.produced_by.lot_number if m.produced_by else "—") for m in made],
+        batches=batches,
+        certificates=certificates,
+    )
+
+
+def report_pdf(lot: MaterialLot, printed_by: User | None) -> bytes:
+    """The recall report as PDF, stamped with who printed it and when (local time)."""
+    content = report(lot)
+    config = current_app.config
+    by = f" by {printed_by.full_name} ({printed_by.username})" if printed_by is not None else ""
+    return recall_pdf(
+        content,
+        Printing(
+            config["QA_PHARMACY_NAME"],
+            config.get("QA_PHARMACY_ADDRESS") or "",
+            f"printed {_local(clock.utcnow())}{by}",
+        ),
     )

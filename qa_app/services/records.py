@@ -40,7 +40,12 @@ def _batch_section(r: Review) -> Section:
         ("Product", body.get("name", "")),
         ("Master formula", f"{b.formula_version.formula.code} version {b.formula_version.version}"),
         ("Dosage form", b.dosage_form.replace("_", " ")),
-        ("Strength", f"{b.strength_mg:g} mg per dose"),
+        (
+            "Strength",
+            f"{b.concentration:g} % w/w trituration"
+            if b.dosage_form == "trituration"
+            else f"{b.strength_mg:g} mg per dose",
+        ),
         ("Quantity", f"{b.quantity:g} {unit}"),
         (
             "Actual yield",

@@ -23,6 +23,7 @@ MEANINGS: dict[str, str] = {
     "reject_batch": "rejected",
     "recall_batch": "recalled",
     "recall_lot": "recalled",
+    "review_product": "reviewed",
 }
 
 

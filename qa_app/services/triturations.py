@@ -11,8 +11,18 @@ import sqlalchemy as sa
 from qa_app.domain import weighing
 from qa_app.errors import NotPermitted, WrongState
 from qa_app.extensions import db
-from qa_app.models import Batch, BatchComponent, BatchDecision, Certificate, Formula, FormulaVersion, Material
-from qa_app.models import MaterialLot, Signature, User
+from qa_app.models import (
+    Batch,
+    BatchComponent,
+    BatchDecision,
+    Certificate,
+    Formula,
+    FormulaVersion,
+    Material,
+    MaterialLot,
+    Signature,
+    User,
+)
 from qa_app.services import audit, balances, clock
 
 IN_HOUSE = "Compounded in house"
@@ -202,7 +212,11 @@ def where_used(lot: MaterialLot) -> list[Use]:
             ),
             used.c.depth + 1,
         )
-        .select_from(used.join(ml, ml.c.produced_by_batch_id == used.c.batch_id).join(bc, bc.c.material_lot_id == ml.c.id))
+        .select_from(
+            used.join(ml, ml.c.produced_by_batch_id == used.c.batch_id).join(
+                bc, bc.c.material_lot_id == ml.c.id
+            )
+        )
         .where(used.c.depth < MAX_DEPTH)
     )
     used = used.union_all(step)
@@ -217,7 +231,9 @@ def where_used(lot: MaterialLot) -> list[Use]:
         if row.id in seen:
             continue
         seen.add(row.id)
-        found.append(Use(row.lot_number, row.status, row.dosage_form, [v for v in row.via.split(",") if v], row.id))
+        found.append(
+            Use(row.lot_number, row.status, row.dosage_form, [v for v in row.via.split(",") if v], row.id)
+        )
     return found
 
 
@@ -225,7 +241,11 @@ def certificates_of(uses: list[Use]) -> list[Certificate]:
     ids = [u.batch_id for u in uses]
     if not ids:
         return []
-    stmt = sa.select(Certificate).where(Certificate.batch_id.in_(ids)).order_by(Certificate.batch_id, Certificate.version)
+    stmt = (
+        sa.select(Certificate)
+        .where(Certificate.batch_id.in_(ids))
+        .order_by(Certificate.batch_id, Certificate.version)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -273,9 +293,7 @@ class SmallQuantity:
             if self.triturated_formulas:
                 text += f" Make it from a trituration instead: formula {', '.join(self.triturated_formulas)}."
             elif self.trituration_formulas:
-                text += (
-                    f" Make a trituration first ({', '.join(self.trituration_formulas)}) and a formula that uses it."
-                )
+                text += f" Make a trituration first ({', '.join(self.trituration_formulas)}) and a formula that uses it."
             else:
                 text += " Make a larger batch, or set up a trituration formula."
         return text
@@ -290,7 +308,11 @@ def small_quantity(batch: Batch) -> SmallQuantity | None:
     if any(minimum <= amount <= weighing.capacity_mg(b.capacity_g) for b, minimum in usable):
         return None
     api_code = next(c["material"] for c in batch.formula_version.body["components"] if c["role"] == "api")
-    source = batch.api_lot.produced_by.api_lot.material.code if batch.api_lot and batch.api_lot.produced_by else api_code
+    source = (
+        batch.api_lot.produced_by.api_lot.material.code
+        if batch.api_lot and batch.api_lot.produced_by
+        else api_code
+    )
     trituration_codes, triturated = _trituration_formulas(source, batch.dosage_form)
     smallest = (usable[0][0].code, usable[0][1]) if usable else None
     return SmallQuantity(amount, smallest, triturated, trituration_codes)
@@ -301,7 +323,10 @@ def _trituration_formulas(api_code: str, dosage_form: str) -> tuple[list[str], l
     ``dosage_form`` whose API is an intermediate one of them produces."""
     approved = list(
         db.session.scalars(
-            sa.select(FormulaVersion).join(FormulaVersion.formula).where(FormulaVersion.status == "approved").order_by(Formula.code)
+            sa.select(FormulaVersion)
+            .join(FormulaVersion.formula)
+            .where(FormulaVersion.status == "approved")
+            .order_by(Formula.code)
         )
     )
 

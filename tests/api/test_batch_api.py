@@ -36,7 +36,7 @@ def test_a_capsule_batch_goes_from_draft_to_quarantine(client, auth, lots, tina)
     assert batch["expired"] is False
     steps = [
         ("components", {"barcode": lots["api"], "quantity_mg": 151.6, "balance": "XS205"}, tina, 201),
-        ("components", {"barcode": lots["mcc"], "quantity_mg": 22348.5}, tina, 201),
+        ("components", {"barcode": lots["mcc"], "quantity_mg": 22348.5, "balance": "XS205"}, tina, 201),
         ("components", {"barcode": lots["caps"], "count": 100}, tina, 201),
         ("weight-check", {"weights_mg": [224.0, 226.0] * 5}, tina, 201),
     ]
@@ -137,7 +137,7 @@ def test_a_quarantined_lot_is_refused_at_the_scan_with_409(client, tina):
     lot = _new_batch(client, tina).get_json()["lot_number"]
     response = client.post(
         f"/api/v1/batches/{lot}/components",
-        json={"barcode": received["barcode"], "quantity_mg": 1000.0},
+        json={"barcode": received["barcode"], "quantity_mg": 1000.0, "balance": "XS205"},
         headers=tina,
     )
     assert response.status_code == 409

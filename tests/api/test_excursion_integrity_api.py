@@ -145,9 +145,11 @@ def test_complete_and_move_refuse_a_unit_that_does_not_fit_the_formula(app, clie
         )
         lot = draft.lot_number
         batches.record_component(
-            user("tina"), lot, barcode=lots["api"], quantity_mg=draft.calculation["api_mg"]
+            user("tina"), lot, barcode=lots["api"], quantity_mg=draft.calculation["api_mg"], balance="XS205"
         )
-        batches.record_component(user("tina"), lot, barcode=lots["syrup"], quantity_mg=100000.0)
+        batches.record_component(
+            user("tina"), lot, barcode=lots["syrup"], quantity_mg=100000.0, balance="XS205"
+        )
         batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
         capsules = stored_batch("SHELF-1", start)
     shelf = client.post(

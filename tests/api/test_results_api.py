@@ -21,8 +21,8 @@ def completed_batch(app) -> str:
         lots = setup_master_data(clock.today())
         tina = user("tina")
         lot = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100).lot_number
-        batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=151.5)
-        batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.5)
+        batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=151.5, balance="XS205")
+        batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.5, balance="XS205")
         batches.record_component(tina, lot, barcode=lots["caps"], count=100)
         batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
         batches.record_weight_check(tina, lot, [225.0] * 10)
@@ -300,8 +300,8 @@ def completed_batch_of(app, formula: str) -> str:
     barcodes = {lot.material.code: lot.barcode for lot in db.session.scalars(sa.select(MaterialLot))}
     tina = user("tina")
     lot = batches.create_batch(tina, formula=formula, strength_mg=1.5, quantity=100).lot_number
-    batches.record_component(tina, lot, barcode=barcodes["NTX-HCL"], quantity_mg=151.5)
-    batches.record_component(tina, lot, barcode=barcodes["MCC"], quantity_mg=22348.5)
+    batches.record_component(tina, lot, barcode=barcodes["NTX-HCL"], quantity_mg=151.5, balance="XS205")
+    batches.record_component(tina, lot, barcode=barcodes["MCC"], quantity_mg=22348.5, balance="XS205")
     batches.record_component(tina, lot, barcode=barcodes["CAP-3"], count=100)
     batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
     batches.record_weight_check(tina, lot, [225.0] * 10)

@@ -111,8 +111,10 @@ def refrigerated_batch(app, unit: str = "FRIDGE-1", at: datetime | None = None) 
             **({"compounded_at": at} if at else {}),
         )  # fmt: skip
         lot = batch.lot_number
-        batches.record_component(tina, lot, barcode=lots["NTX-HCL"], quantity_mg=batch.calculation["api_mg"])
-        batches.record_component(tina, lot, barcode=lots["SYRUP"], quantity_mg=100000.0)
+        batches.record_component(
+            tina, lot, barcode=lots["NTX-HCL"], quantity_mg=batch.calculation["api_mg"], balance="XS205"
+        )
+        batches.record_component(tina, lot, barcode=lots["SYRUP"], quantity_mg=100000.0, balance="XS205")
         batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
         batches.complete(tina, lot, actual_yield=100, storage_unit=unit, at=at)
         return lot

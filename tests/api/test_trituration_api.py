@@ -26,7 +26,9 @@ def test_a_trituration_and_a_half_milligram_batch_made_from_it(client, auth, lot
     tina, rhea = auth.token("tina"), auth.token("rhea")
     rob = auth.token("rob")
     created = client.post(
-        "/api/v1/batches", json={"formula": "LDN-TRIT10", "quantity_mg": 10000, "api_lot": lots["api"]}, headers=tina
+        "/api/v1/batches",
+        json={"formula": "LDN-TRIT10", "quantity_mg": 10000, "api_lot": lots["api"]},
+        headers=tina,
     )
     assert created.status_code == 201, created.get_json()
     trit = created.get_json()
@@ -47,14 +49,27 @@ def test_a_trituration_and_a_half_milligram_batch_made_from_it(client, auth, lot
     assert "balance" in below.get_json()["error"]["fields"]
     for barcode, mg in ((lots["api"], 1010.1), (lots["mcc"], 8989.9)):
         answer = client.post(
-            f"/api/v1/batches/{lot}/components", json={"barcode": barcode, "quantity_mg": mg, "balance": "XS205"}, headers=tina
+            f"/api/v1/batches/{lot}/components",
+            json={"barcode": barcode, "quantity_mg": mg, "balance": "XS205"},
+            headers=tina,
         )
         assert answer.status_code == 201, answer.get_json()
     filler = answer.get_json()["components"][1]
-    assert (filler["theoretical_mg"], filler["balance"], filler["balance_minimum_mg"]) == (8989.9, "XS205", 8.2)
-    assert client.post(f"/api/v1/batches/{lot}/verify-weighing", json=_signed("rob", "verified"), headers=rob).status_code == 200
+    assert (filler["theoretical_mg"], filler["balance"], filler["balance_minimum_mg"]) == (
+        8989.9,
+        "XS205",
+        8.2,
+    )
+    assert (
+        client.post(
+            f"/api/v1/batches/{lot}/verify-weighing", json=_signed("rob", "verified"), headers=rob
+        ).status_code
+        == 200
+    )
     done = client.post(
-        f"/api/v1/batches/{lot}/complete", json={"actual_yield": 9950, "storage_unit": "SHELF-1"}, headers=tina
+        f"/api/v1/batches/{lot}/complete",
+        json={"actual_yield": 9950, "storage_unit": "SHELF-1"},
+        headers=tina,
     )
     assert done.status_code == 200, done.get_json()
     produced = done.get_json()["produced_lot"]
@@ -66,16 +81,24 @@ def test_a_trituration_and_a_half_milligram_batch_made_from_it(client, auth, lot
         10.0,
         lot,
     )
-    early = client.post(f"/api/v1/material-lots/{produced}/approve", json=_signed("rhea", "approved"), headers=rhea)
+    early = client.post(
+        f"/api/v1/material-lots/{produced}/approve", json=_signed("rhea", "approved"), headers=rhea
+    )
     assert early.status_code == 409
     assert "appearance" in early.get_json()["error"]["message"].lower()
     result = client.post(
-        f"/api/v1/batches/{lot}/results", json={"test": "appearance", "value": "Uniform white to off-white powder"}, headers=tina
+        f"/api/v1/batches/{lot}/results",
+        json={"test": "appearance", "value": "Uniform white to off-white powder"},
+        headers=tina,
     )
     assert result.status_code == 201, result.get_json()
-    by_verifier = client.post(f"/api/v1/material-lots/{produced}/approve", json=_signed("rob", "approved"), headers=rob)
+    by_verifier = client.post(
+        f"/api/v1/material-lots/{produced}/approve", json=_signed("rob", "approved"), headers=rob
+    )
     assert by_verifier.status_code == 403
-    approved = client.post(f"/api/v1/material-lots/{produced}/approve", json=_signed("rhea", "approved"), headers=rhea)
+    approved = client.post(
+        f"/api/v1/material-lots/{produced}/approve", json=_signed("rhea", "approved"), headers=rhea
+    )
     assert approved.status_code == 200, approved.get_json()
     assert client.get(f"/api/v1/batches/{lot}", headers=tina).get_json()["status"] == "released"
 
@@ -97,7 +120,12 @@ def test_a_trituration_and_a_half_milligram_batch_made_from_it(client, auth, lot
     assert used.status_code == 200
     assert used.get_json()["batches"] == [
         {"lot_number": lot, "status": "released", "dosage_form": "trituration", "via": []},
-        {"lot_number": capsules["lot_number"], "status": "draft", "dosage_form": "capsule", "via": [produced]},
+        {
+            "lot_number": capsules["lot_number"],
+            "status": "draft",
+            "dosage_form": "capsule",
+            "via": [produced],
+        },
     ]
     assert used.get_json()["certificates"] == []
     assert client.get("/api/v1/material-lots/LOT999999/where-used", headers=tina).status_code == 404
@@ -106,15 +134,35 @@ def test_a_trituration_and_a_half_milligram_batch_made_from_it(client, auth, lot
 def test_a_small_api_amount_is_flagged_on_the_batch_before_any_weighing(client, auth, lots):
     tina, admin = auth.token("tina"), auth.token("ada")
     for code in ("XS205", "UMX2"):
-        assert client.patch(f"/api/v1/balances/{code}", json={"active": False, "reason": "service"}, headers=admin).status_code == 200
+        assert (
+            client.patch(
+                f"/api/v1/balances/{code}", json={"active": False, "reason": "service"}, headers=admin
+            ).status_code
+            == 200
+        )
     created = client.post(
         "/api/v1/balances",
-        json={"code": "AB204", "name": "Analytical", "readability_mg": 0.1, "repeatability_sd_mg": 0.05, "capacity_g": 220},
+        json={
+            "code": "AB204",
+            "name": "Analytical",
+            "readability_mg": 0.1,
+            "repeatability_sd_mg": 0.05,
+            "capacity_g": 220,
+        },
         headers=admin,
     )
     assert created.status_code == 201, created.get_json()
-    assert client.post("/api/v1/balances/AB204/checks", json={"nominal_mg": 100000, "observed_mg": 100000.0}, headers=tina).status_code == 201
-    batch = client.post("/api/v1/batches", json={"formula": "LDN-CAP", "strength_mg": 0.5, "quantity": 100}, headers=tina).get_json()
+    assert (
+        client.post(
+            "/api/v1/balances/AB204/checks",
+            json={"nominal_mg": 100000, "observed_mg": 100000.0},
+            headers=tina,
+        ).status_code
+        == 201
+    )
+    batch = client.post(
+        "/api/v1/batches", json={"formula": "LDN-CAP", "strength_mg": 0.5, "quantity": 100}, headers=tina
+    ).get_json()
     assert batch["calculation"]["api_mg"] == 50.51
     assert batch["small_quantity_warning"].startswith(
         "The API amount, 50.51 mg, is below the minimum weight of every balance usable today (the smallest is AB204: 100.0 mg"

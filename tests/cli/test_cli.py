@@ -379,13 +379,19 @@ def test_demo_loads_a_year_of_readings_every_five_minutes_for_each_unit(app, run
         usable = [b.code for b, _minimum in balances.usable_balances()]
     assert figures == [("AB204-02", 100.0), ("PB3002", 12000.0), ("XS205-01", 8.2)]
     assert checks == 3 * 31 + 1
-    assert [(c.balance.code, c.nominal_mg, c.observed_mg) for c in failed] == [("AB204-02", 100_000.0, 100_140.0)]
+    assert [(c.balance.code, c.nominal_mg, c.observed_mg) for c in failed] == [
+        ("AB204-02", 100_000.0, 100_140.0)
+    ]
     assert usable == ["XS205-01", "AB204-02", "PB3002"]
     trit = demo_batch(app, "LDN-TRIT10", "released")
     made = [demo_batch(app, "LDN-CAP-T", status) for status in ("released", "awaiting_release")]
     with app.app_context():
         produced = batches.get_batch(trit.lot_number).produced_lot
-        assert (produced.material.code, produced.status, produced.assay_percent) == ("NTX-TRIT10", "approved", 10.0)
+        assert (produced.material.code, produced.status, produced.assay_percent) == (
+            "NTX-TRIT10",
+            "approved",
+            10.0,
+        )
         assert [b.calculation["api_mg"] for b in made] == [500.0, 500.0]
         assert [b.api_lot_id for b in made] == [produced.id, produced.id]
 

@@ -58,6 +58,8 @@ def test_a_scanned_api_lot_is_checked_and_the_weight_is_recorded(live_server, pa
     assert page.url == f"{live_server}/batches/{draft}"
     expect(page.get_by_label("Lot barcode")).to_have_value(lots["api"])
 
+    page.get_by_label("Balance", exact=True).select_option("XS205")
+    page.get_by_label("Weighed (mg)").focus()
     page.keyboard.type("151.6")
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server}/batches/{draft}#barcode")

@@ -103,6 +103,8 @@ def test_a_technician_compounds_a_batch_a_colleague_verifies_and_it_goes_to_quar
         expect(page.locator("#scan-result")).to_contain_text(f"{material} — ")
         expect(page.locator("#scan-result")).to_contain_text("Usable: approved and in date.")
         expect(page.get_by_label("Weighed (mg)")).to_be_focused()
+        page.get_by_label("Balance", exact=True).select_option("XS205")
+        page.get_by_label("Weighed (mg)").focus()
         page.keyboard.type(weighed)
         page.keyboard.press("Enter")
         page.wait_for_url(f"{live_server}/batches/{lot}#barcode")
@@ -130,7 +132,7 @@ def test_a_technician_compounds_a_batch_a_colleague_verifies_and_it_goes_to_quar
             "151.6 mg",
             "151.52 mg",
             "+0.06 % within",
-            "",
+            "XS205",
             by_tina,
         ]
     )
@@ -144,7 +146,7 @@ def test_a_technician_compounds_a_batch_a_colleague_verifies_and_it_goes_to_quar
             "22348.5 mg",
             "22348.48 mg",
             "",
-            "",
+            "XS205",
             by_tina,
         ]
     )

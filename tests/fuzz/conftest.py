@@ -62,6 +62,9 @@ def _standing_records(make: Records) -> dict[str, list[str]]:
         "formulas.code": ["LDN-CAP", "LDN-LIQ", make.draft_formula()],
         "material_code": ["NTX-HCL", "MCC"],
         "storage-units.code": ["SHELF-1", "FRIDGE-1", unit],
+        "balance_code": ["XS205"],
+        "year": [str(today.year)],
+        "signal_id": [str(make.trend_signal())],
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from qa_app.extensions import db
-from qa_app.models import Excursion
+from qa_app.models import Excursion, TrendSignal
 from qa_app.services import (
     accounts,
     batches,
@@ -61,8 +61,12 @@ class Records:
         """A draft whose API, filler and capsule shells are recorded."""
         lot = self.draft(compounded_at)
         tina, calculation = user("tina"), batches.get_batch(lot).calculation
-        batches.record_component(tina, lot, barcode=self.lots["api"], quantity_mg=calculation["api_mg"])
-        batches.record_component(tina, lot, barcode=self.lots["mcc"], quantity_mg=calculation["filler_mg"])
+        batches.record_component(
+            tina, lot, barcode=self.lots["api"], quantity_mg=calculation["api_mg"], balance="XS205"
+        )
+        batches.record_component(
+            tina, lot, barcode=self.lots["mcc"], quantity_mg=calculation["filler_mg"], balance="XS205"
+        )
         batches.record_component(tina, lot, barcode=self.lots["caps"], count=100)
         db.session.commit()
         return lot
@@ -110,6 +114,23 @@ class Records:
         db.session.commit()
         return lot, certificate.number
 
+    def trend_signal(self) -> int:
+        """An open trend signal of LDN-CAP 1.5 mg at a draft of its own (set-up: stored directly,
+        as the trend of real results would store it): its id."""
+        lot = self.draft()
+        batch = batches.get_batch(lot)
+        signal = TrendSignal(
+            formula_id=batch.formula_version.formula_id,
+            strength_mg=1.5,
+            attribute="assay",
+            rule=1,
+            batch_id=batch.id,
+            description="A point above the upper control limit (more than 3 sigma).",
+        )
+        db.session.add(signal)
+        db.session.commit()
+        return signal.id
+
     def excursion(self) -> tuple[str, int, datetime]:
         """A room unit of its own with an hour at 45 °C two days ago: (unit, excursion id, its start)."""
         code = unique("FZ-")
@@ -155,6 +176,13 @@ class Records:
     def approved_formula(self, *drop: str, **changes: Any) -> str:
         code = self.draft_formula(*drop, **changes)
         formulas.approve_formula(user("rob"), code, signature("rob", "approved"))
+        db.session.commit()
+        return code
+
+    def formula_with_batch(self) -> str:
+        """An approved capsule formula with one draft batch made this year: a year to review."""
+        code = self.approved_formula()
+        batches.create_batch(user("tina"), formula=code, strength_mg=1.5, quantity=100)
         db.session.commit()
         return code
 

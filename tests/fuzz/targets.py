@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qa_app.api.registry import OPERATIONS, PUBLIC
-from qa_app.services import batches
-from tests.builders import capsule_formula_body
+from qa_app.services import balances, batches, clock
+from tests.builders import capsule_formula_body, user
 from tests.conftest import PASSWORD, ROLE_USERS
 from tests.fuzz.conftest import LOGGER_UNIT, World, served_document
 from tests.fuzz.records import CU_PASSING, RELEASER, Records, unique
@@ -64,10 +64,20 @@ def _component(make: Records) -> tuple[str, dict, dict]:
     body = {
         "barcode": make.lots["api"],
         "quantity_mg": api_mg,
-        "balance": "BAL-1",
+        "balance": "XS205",
         "deviation_reason": "None",
     }
     return "tina", {"lot_number": lot}, body
+
+
+BALANCE_FIGURES = {"readability_mg": 0.01, "repeatability_sd_mg": 0.003, "capacity_g": 220.0}
+
+
+def fresh_balance(make: Records) -> str:
+    """A balance of its own, so that hostile figures and failed checks leave XS205 usable."""
+    code = unique("BAL-")
+    balances.create_balance(user("ada"), code=code, name="Fuzzed balance", **BALANCE_FIGURES)
+    return code
 
 
 def _investigation(make: Records) -> tuple[str, dict, dict]:
@@ -154,12 +164,27 @@ API_TARGETS: dict[tuple[str, str], Target] = {
         {"barcode": make.material_lot()},
         {"signature": sig("rob", "rejected"), "reason": "Torn bag"},
     ),
+    ("post", "/api/v1/material-lots/{barcode}/recall"): lambda make: (
+        "rob",
+        {"barcode": make.material_lot()},
+        {"signature": sig("rob", "recalled"), "reason": "Supplier recall notice"},
+    ),
+    ("put", "/api/v1/users/{username}/alerts"): lambda make: (
+        "ada",
+        {"username": make.account()},
+        {"email": "person@pharmacy.example", "alerts": ["oos", "excursion"]},
+    ),
     ("post", "/api/v1/formulas"): lambda make: (
         "ada",
         {},
         capsule_formula_body(code=unique("F-"), specification=SPECIFICATION),
     ),
     ("post", "/api/v1/formulas/{code}/versions"): _new_version,
+    ("post", "/api/v1/formulas/{code}/reviews"): lambda make: (
+        "rob",
+        {"code": make.formula_with_batch()},
+        {"year": clock.today().year, "conclusions": "In control.", "signature": sig("rob", "reviewed")},
+    ),
     ("post", "/api/v1/formulas/{code}/approve"): lambda make: (
         "rob",
         {"code": make.draft_formula()},
@@ -186,6 +211,27 @@ API_TARGETS: dict[tuple[str, str], Target] = {
         "tina",
         {"code": LOGGER_UNIT},
         {"readings": [{"at": next(READINGS_CLOCK).isoformat(), "temperature_c": 21.5}]},
+    ),
+    ("post", "/api/v1/balances"): lambda make: (
+        "ada",
+        {},
+        {"code": unique("BAL-"), "name": "Bench balance", **BALANCE_FIGURES, "qualified_on": "2026-01-15"},
+    ),
+    ("patch", "/api/v1/balances/{code}"): lambda make: (
+        "ada",
+        {"code": fresh_balance(make)},
+        {
+            "name": "Bench balance",
+            **BALANCE_FIGURES,
+            "qualified_on": "2026-01-15",
+            "active": True,
+            "reason": "Test",
+        },
+    ),
+    ("post", "/api/v1/balances/{code}/checks"): lambda make: (
+        "tina",
+        {"code": fresh_balance(make)},
+        {"nominal_mg": 100000.0, "observed_mg": 100000.0},
     ),
     ("post", "/api/v1/batches"): lambda make: (
         "tina",
@@ -226,6 +272,11 @@ API_TARGETS: dict[tuple[str, str], Target] = {
     ("post", "/api/v1/batches/{lot_number}/investigations"): _investigation,
     ("post", "/api/v1/investigations/{investigation_id}/close"): _close,
     ("post", "/api/v1/batches/{lot_number}/dispositions"): _disposition,
+    ("post", "/api/v1/trend-signals/{signal_id}/acknowledge"): lambda make: (
+        "rob",
+        {"signal_id": make.trend_signal()},
+        {"comment": "Assay method checked"},
+    ),
     ("post", "/api/v1/excursions/{excursion_id}/acknowledge"): lambda make: (
         "rob",
         {"excursion_id": make.excursion()[1]},
@@ -335,7 +386,7 @@ FormTarget = Callable[[Records], tuple[dict, dict]]
 def _component_form(make: Records) -> tuple[dict, dict]:
     lot = make.draft()
     api_mg = batches.get_batch(lot).calculation["api_mg"]
-    return {"lot_number": lot}, {"barcode": make.lots["api"], "quantity_mg": str(api_mg), "balance": "BAL-1"}
+    return {"lot_number": lot}, {"barcode": make.lots["api"], "quantity_mg": str(api_mg), "balance": "XS205"}
 
 
 def _result_form(make: Records) -> tuple[dict, dict]:
@@ -417,6 +468,7 @@ FORM_TARGETS: dict[str, FormTarget] = {
     ),
     "materials.approve": lambda make: ({"barcode": make.material_lot()}, {}),
     "materials.reject": lambda make: ({"barcode": make.material_lot()}, {"reason": "Torn bag"}),
+    "materials.recall": lambda make: ({"barcode": make.material_lot()}, {"reason": "Supplier recall notice"}),
     "materials.edit_material": lambda make: (
         {"material_code": "NTX-HCL"},
         {"name": "Naltrexone hydrochloride USP", "assay_min_percent": "98.0", "assay_max_percent": "102.0"},
@@ -433,7 +485,26 @@ FORM_TARGETS: dict[str, FormTarget] = {
         {"code": unique("U-"), "name": "Shelf", "condition": "room", "alarm_delay_minutes": "30"},
     ),
     "storage.upload_readings": _readings_file,
+    "balances.new": lambda make: (
+        {},
+        {
+            "code": unique("BAL-"),
+            "name": "Bench",
+            "readability_mg": "0.01",
+            "repeatability_sd_mg": "0.003",
+            "capacity_g": "220",
+        },
+    ),
+    "balances.edit": lambda make: (
+        {"balance_code": fresh_balance(make)},
+        {"name": "Bench", "readability_mg": "0.01", "repeatability_sd_mg": "0.003", "capacity_g": "220"},
+    ),
+    "balances.record_check": lambda make: (
+        {"balance_code": fresh_balance(make)},
+        {"nominal_mg": "100000", "observed_mg": "100000"},
+    ),
     "storage.manual_reading": lambda make: ({"unit_code": LOGGER_UNIT}, {"temperature_c": "21.5"}),
+    "trends.acknowledge": lambda make: ({"signal_id": make.trend_signal()}, {"comment": "Checked"}),
     "storage.acknowledge_excursion": lambda make: (
         {"excursion_id": make.excursion()[1]},
         {"comment": "Door left open"},

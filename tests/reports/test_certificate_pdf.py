@@ -38,7 +38,7 @@ from qa_app.services import (
 )
 from qa_app.services.excursions import DispositionInput
 from tests.api.test_results_api import FAQ_SET, VECTOR_A
-from tests.builders import signature, user
+from tests.builders import check_balances_today, signature, user
 from tests.services.test_release import add_releasers, completed_batch, ready_batch, released
 from tests.services.test_results import STAGE_TWO_PASSING, quarantined_liquid, record, shared_database_app
 
@@ -278,6 +278,8 @@ def shared_app(databases, tmp_path_factory) -> Iterator[Flask]:
             QA_PHARMACY_ADDRESS="12 Main Street\nSpringfield, IL 62701",
             QA_PUBLIC_URL="https://qa.riverside.example/",
         )
+        with app.app_context():  # the balances' checks count for the local date in Chicago
+            check_balances_today()
         yield app
 
 

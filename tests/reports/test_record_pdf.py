@@ -73,7 +73,12 @@ def test_a_record_with_long_reasons_and_1000_weights_renders_them_all(app, tmp_p
     reason = long_reason(2000)
     component = client.post(
         f"/api/v1/batches/{lot}/components",
-        json={"barcode": lots["api"], "quantity_mg": calc["api_mg"] * 1.5, "deviation_reason": reason},
+        json={
+            "barcode": lots["api"],
+            "quantity_mg": calc["api_mg"] * 1.5,
+            "balance": "XS205",
+            "deviation_reason": reason,
+        },
         headers=tina,
     )
     assert component.status_code in (200, 201), component.get_json()

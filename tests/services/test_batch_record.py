@@ -41,7 +41,7 @@ def test_the_whole_draft_to_quarantine_path(app, lots):
         batches.record_component(
             tina, lot, barcode=f"\x1d{lots['api']}\r\n", quantity_mg=152.0, balance="XS205"
         )
-        batches.record_component(tina, lot, barcode=lots["mcc"].lower(), quantity_mg=22348.0)
+        batches.record_component(tina, lot, barcode=lots["mcc"].lower(), quantity_mg=22348.0, balance="XS205")
         with pytest.raises(WrongState) as refused:
             batches.complete(tina, lot, actual_yield=98, storage_unit="SHELF-1")
         assert "second person must verify" in refused.value.message
@@ -69,11 +69,16 @@ def test_an_api_weighing_outside_the_tolerance_needs_a_reason(app, lots):
         tina = user("tina")
         lot = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100).lot_number
         with pytest.raises(InvalidInput) as refused:
-            batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=155.0)
+            batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=155.0, balance="XS205")
         assert "deviation_reason" in refused.value.fields
         assert "+2.30 %" in refused.value.message
         row = batches.record_component(
-            tina, lot, barcode=lots["api"], quantity_mg=155.0, deviation_reason="spill recovered, reweighed"
+            tina,
+            lot,
+            barcode=lots["api"],
+            quantity_mg=155.0,
+            balance="XS205",
+            deviation_reason="spill recovered, reweighed",
         )
         assert (row.within_tolerance, row.deviation_percent) == (False, 2.3)
 
@@ -82,7 +87,7 @@ def test_scanning_another_api_lot_redoes_the_calculation(app, lots):
     with app.app_context():
         tina = user("tina")
         lot = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100).lot_number
-        batches.record_component(tina, lot, barcode=lots["api2"], quantity_mg=153.06)
+        batches.record_component(tina, lot, barcode=lots["api2"], quantity_mg=153.06, balance="XS205")
         batch = batches.get_batch(lot)
         assert batch.calculation["api_lot"] == lots["api2"]
         assert batch.calculation["api_mg"] == 153.06  # 150 mg / 98.0 %
@@ -100,12 +105,12 @@ def test_a_wrong_material_or_an_unusable_lot_is_refused_at_the_scan(app, lots):
         tina = user("tina")
         lot = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100).lot_number
         with pytest.raises(InvalidInput, match="does not use"):
-            batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=10.0)
+            batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=10.0, balance="XS205")
         with pytest.raises(InvalidInput, match="No such lot"):
-            batches.record_component(tina, lot, barcode="GARBAGE-123", quantity_mg=10.0)
-        batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.0)
+            batches.record_component(tina, lot, barcode="GARBAGE-123", quantity_mg=10.0, balance="XS205")
+        batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.0, balance="XS205")
         with pytest.raises(WrongState, match="already recorded"):
-            batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=1.0)
+            batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=1.0, balance="XS205")
 
 
 def test_a_record_after_the_fact_keeps_its_time_but_never_the_future(app, lots):

@@ -149,8 +149,10 @@ def stored_batch_into_wrong_unit(t0) -> None:
         tina, formula="LDN-LIQ", quantity=100, concentration=1.0, dose_amount=4.5, compounded_at=t0
     )
     lot = batch.lot_number
-    batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=batch.calculation["api_mg"])
-    batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=100000.0)
+    batches.record_component(
+        tina, lot, barcode=lots["api"], quantity_mg=batch.calculation["api_mg"], balance="XS205"
+    )
+    batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=100000.0, balance="XS205")
     batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
     db.session.commit()
     try:

@@ -49,8 +49,10 @@ def stored_batch(unit: str, placed: datetime) -> str:
             tina, formula="LDN-LIQ", quantity=100, concentration=1.0, dose_amount=4.5, compounded_at=placed
         )
         lot = batch.lot_number
-        batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=batch.calculation["api_mg"])
-        batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=100000.0)
+        batches.record_component(
+            tina, lot, barcode=lots["api"], quantity_mg=batch.calculation["api_mg"], balance="XS205"
+        )
+        batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=100000.0, balance="XS205")
         batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
         batches.complete(tina, lot, actual_yield=100, storage_unit=unit, at=placed)
         return lot
@@ -58,8 +60,12 @@ def stored_batch(unit: str, placed: datetime) -> str:
         tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api"], compounded_at=placed
     )
     lot, calculation = batch.lot_number, batch.calculation
-    batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"])
-    batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"])
+    batches.record_component(
+        tina, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"], balance="XS205"
+    )
+    batches.record_component(
+        tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"], balance="XS205"
+    )
     batches.record_component(tina, lot, barcode=lots["caps"], count=100)
     batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
     batches.record_weight_check(tina, lot, [225.0] * 10)

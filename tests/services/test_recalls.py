@@ -24,10 +24,18 @@ def test_recalling_the_api_lot_reaches_the_batches_made_through_the_trituration(
         trit_batch, trit_lot = make_trituration_lot(lots, "rhea")
         tina = user("tina")
         capsules = batches.create_batch(tina, formula=TRITURATED_CAPSULE, strength_mg=0.5, quantity=100)
-        batches.record_component(tina, capsules.lot_number, barcode=trit_lot, quantity_mg=500.2, balance="XS205")
-        direct = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api"])
-        batches.record_component(tina, direct.lot_number, barcode=lots["api"], quantity_mg=151.6, balance="XS205")
-        untouched = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api2"])
+        batches.record_component(
+            tina, capsules.lot_number, barcode=trit_lot, quantity_mg=500.2, balance="XS205"
+        )
+        direct = batches.create_batch(
+            tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api"]
+        )
+        batches.record_component(
+            tina, direct.lot_number, barcode=lots["api"], quantity_mg=151.6, balance="XS205"
+        )
+        untouched = batches.create_batch(
+            tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api2"]
+        )
 
         with pytest.raises(NotPermitted):
             recalls.recall_lot(tina, lots["api"], signature("tina", "recalled"), "supplier notice")
@@ -51,7 +59,9 @@ def test_recalling_the_api_lot_reaches_the_batches_made_through_the_trituration(
             batches.record_component(tina, capsules.lot_number, barcode=lots["caps"], count=100)
         with pytest.raises(WrongState, match="recalled already"):
             recalls.recall_lot(user("rob"), lots["api"], signature("rob", "recalled"), "again")
-        release.reject(user("rob"), capsules.lot_number, signature("rob", "rejected"), "made from a recalled lot")
+        release.reject(
+            user("rob"), capsules.lot_number, signature("rob", "rejected"), "made from a recalled lot"
+        )
         assert batches.get_batch(capsules.lot_number).status == "rejected"
         reason = materials.get_lot(lots["api"]).unusable_reason(clock.today())
         assert reason == f"lot {lots['api']} was recalled"

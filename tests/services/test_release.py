@@ -57,8 +57,12 @@ def completed_batch(
         compounded_at=compounded_at,
     )
     lot, calculation = batch.lot_number, batch.calculation
-    batches.record_component(maker, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"])
-    batches.record_component(maker, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"])
+    batches.record_component(
+        maker, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"], balance="XS205"
+    )
+    batches.record_component(
+        maker, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"], balance="XS205"
+    )
     batches.record_component(maker, lot, barcode=lots["caps"], count=100)
     batches.verify_weighing(user(verifier), lot, signature(verifier, "verified"))
     batches.record_weight_check(maker, lot, [225.0] * 10)

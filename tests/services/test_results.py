@@ -51,8 +51,12 @@ def quarantined_batch(formula: str = "LDN-CAP", api_lot: str = "api") -> str:
     tina = user("tina")
     batch = batches.create_batch(tina, formula=formula, strength_mg=1.5, quantity=100, api_lot=lots[api_lot])
     lot, calculation = batch.lot_number, batch.calculation
-    batches.record_component(tina, lot, barcode=lots[api_lot], quantity_mg=calculation["api_mg"])
-    batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"])
+    batches.record_component(
+        tina, lot, barcode=lots[api_lot], quantity_mg=calculation["api_mg"], balance="XS205"
+    )
+    batches.record_component(
+        tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"], balance="XS205"
+    )
     batches.record_component(tina, lot, barcode=lots["caps"], count=100)
     batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
     batches.record_weight_check(tina, lot, [225.0] * 10)
@@ -66,8 +70,10 @@ def quarantined_liquid() -> str:
     tina = user("tina")
     batch = batches.create_batch(tina, formula="LDN-LIQ", quantity=100, concentration=1.0, dose_amount=4.5)
     lot = batch.lot_number
-    batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=batch.calculation["api_mg"])
-    batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=100000.0)
+    batches.record_component(
+        tina, lot, barcode=lots["api"], quantity_mg=batch.calculation["api_mg"], balance="XS205"
+    )
+    batches.record_component(tina, lot, barcode=lots["syrup"], quantity_mg=100000.0, balance="XS205")
     batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
     batches.complete(tina, lot, actual_yield=100, storage_unit="FRIDGE-1")
     return lot

@@ -1,7 +1,7 @@
 """Triturations, service level: the arithmetic, the intermediate lot, its approval with the
 batch, a 0.5 mg batch made from it, the chain and where-used (domain.md §2.1)."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -32,7 +32,9 @@ def lots(app, users):
 
 def test_ten_grams_at_ten_percent_from_an_api_of_99_percent_as_is(app, lots):
     with app.app_context():
-        batch = batches.create_batch(user("tina"), formula=TRITURATION_FORMULA, quantity_mg=10000, api_lot=lots["api"])
+        batch = batches.create_batch(
+            user("tina"), formula=TRITURATION_FORMULA, quantity_mg=10000, api_lot=lots["api"]
+        )
         assert batch.dosage_form == "trituration"
         assert batch.calculation["api_mg"] == 1010.10
         assert batch.calculation["filler_mg"] == 8989.90
@@ -112,9 +114,15 @@ def test_completing_a_trituration_makes_its_lot_in_quarantine_and_the_lot_decide
 def test_an_intermediate_lot_is_not_approved_while_its_batch_misses_a_result(app, lots):
     with app.app_context():
         tina = user("tina")
-        batch = batches.create_batch(tina, formula=TRITURATION_FORMULA, quantity_mg=10000, api_lot=lots["api"])
-        batches.record_component(tina, batch.lot_number, barcode=lots["api"], quantity_mg=1010.1, balance="XS205")
-        batches.record_component(tina, batch.lot_number, barcode=lots["mcc"], quantity_mg=8989.9, balance="XS205")
+        batch = batches.create_batch(
+            tina, formula=TRITURATION_FORMULA, quantity_mg=10000, api_lot=lots["api"]
+        )
+        batches.record_component(
+            tina, batch.lot_number, barcode=lots["api"], quantity_mg=1010.1, balance="XS205"
+        )
+        batches.record_component(
+            tina, batch.lot_number, barcode=lots["mcc"], quantity_mg=8989.9, balance="XS205"
+        )
         batches.verify_weighing(user("rob"), batch.lot_number, signature("rob", "verified"))
         done = batches.complete(tina, batch.lot_number, actual_yield=9950, storage_unit="SHELF-1")
         with pytest.raises(WrongState) as refused:
@@ -157,7 +165,12 @@ def test_a_half_milligram_batch_straight_from_the_api_warns_and_the_weighing_is_
 
         balances.update_balance(ada, "UMX2", active=False, reason="sent for service")
         balances.create_balance(
-            ada, code="AB204", name="Analytical balance", readability_mg=0.1, repeatability_sd_mg=0.05, capacity_g=220
+            ada,
+            code="AB204",
+            name="Analytical balance",
+            readability_mg=0.1,
+            repeatability_sd_mg=0.05,
+            capacity_g=220,
         )
         balances.record_check(tina, "AB204", nominal_mg=100000, observed_mg=100000.0)
         balances.update_balance(ada, "XS205", active=False, reason="sent for service")
@@ -170,7 +183,9 @@ def test_a_half_milligram_batch_straight_from_the_api_warns_and_the_weighing_is_
         )
         assert "LDN-CAP-T" in warning.message
         with pytest.raises(InvalidInput) as refused:
-            batches.record_component(tina, batch.lot_number, barcode=lots["api"], quantity_mg=50.51, balance="AB204")
+            batches.record_component(
+                tina, batch.lot_number, barcode=lots["api"], quantity_mg=50.51, balance="AB204"
+            )
         assert "quantity_mg" in refused.value.fields
         assert "trituration" in refused.value.message
         assert db.session.query(MaterialLot).count() >= 1

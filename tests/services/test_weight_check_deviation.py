@@ -48,8 +48,12 @@ def weighed_draft(quantity: int = 100) -> str:
         tina, formula="LDN-CAP", strength_mg=1.5, quantity=quantity, api_lot=lots["api"]
     )
     lot, calculation = batch.lot_number, batch.calculation
-    batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"])
-    batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"])
+    batches.record_component(
+        tina, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"], balance="XS205"
+    )
+    batches.record_component(
+        tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"], balance="XS205"
+    )
     batches.record_component(tina, lot, barcode=lots["caps"], count=quantity)
     batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
     return lot

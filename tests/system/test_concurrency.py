@@ -73,9 +73,11 @@ def test_twelve_scans_at_once_on_one_draft_keep_one_of_each_component(app, lots,
         lot = batches.create_batch(user("tina"), formula="LDN-CAP", strength_mg=1.5, quantity=100).lot_number
     headers = auth.token("tina")
     scans = (
-        [{"barcode": lots["api"], "quantity_mg": 151.52}] * 4  # the default API lot: 150 mg / 99.0 %
-        + [{"barcode": lots["api2"], "quantity_mg": 153.06}] * 4  # the other one: 150 mg / 98.0 %
-        + [{"barcode": lots["mcc"], "quantity_mg": 22348.0}] * 2
+        [{"barcode": lots["api"], "quantity_mg": 151.52, "balance": "XS205"}]
+        * 4  # the default API lot: 150 mg / 99.0 %
+        + [{"barcode": lots["api2"], "quantity_mg": 153.06, "balance": "XS205"}]
+        * 4  # the other one: 150 mg / 98.0 %
+        + [{"barcode": lots["mcc"], "quantity_mg": 22348.0, "balance": "XS205"}] * 2
         + [{"barcode": lots["caps"], "count": 102}] * 2
     )
 
@@ -293,8 +295,12 @@ def test_eight_retests_at_once_take_the_two_the_plan_allows_then_one_replacement
             tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api"]
         )
         lot, calculation = batch.lot_number, batch.calculation
-        batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"])
-        batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"])
+        batches.record_component(
+            tina, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"], balance="XS205"
+        )
+        batches.record_component(
+            tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"], balance="XS205"
+        )
         batches.record_component(tina, lot, barcode=lots["caps"], count=100)
         batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
         batches.record_weight_check(tina, lot, [225.0] * 10)

@@ -131,15 +131,15 @@ def today(app):
 
 def record_api(app, lot: str, barcode: str, quantity_mg: float = 151.6) -> None:
     with app.app_context():
-        batches.record_component(user("tina"), lot, barcode=barcode, quantity_mg=quantity_mg)
+        batches.record_component(user("tina"), lot, barcode=barcode, quantity_mg=quantity_mg, balance="XS205")
 
 
 def ready_to_complete(app, lot: str, lots: dict[str, str]) -> None:
     """Every component recorded, the weighing verified by rob, a passing capsule weight check."""
     with app.app_context():
         tina = user("tina")
-        batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=151.6)
-        batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.0)
+        batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=151.6, balance="XS205")
+        batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.0, balance="XS205")
         batches.record_component(tina, lot, barcode=lots["caps"], count=100)
         batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
         batches.record_weight_check(tina, lot, [224.0, 226.0] * 5)
@@ -283,7 +283,8 @@ def test_a_scanned_api_lot_is_recorded_with_its_deviation(tina, lots, draft):
 
 def test_a_lot_of_a_material_the_formula_does_not_use_is_refused_beside_the_barcode(tina, lots, draft):
     response = tina.post(
-        f"/batches/{draft}/components", data={"barcode": lots["syrup"], "quantity_mg": "151.6"}
+        f"/batches/{draft}/components",
+        data={"barcode": lots["syrup"], "quantity_mg": "151.6", "balance": "XS205"},
     )
     page = text(response)
     assert response.status_code == 400
@@ -295,7 +296,8 @@ def test_a_lot_of_a_material_the_formula_does_not_use_is_refused_beside_the_barc
 
 def test_an_api_weighing_outside_the_tolerance_asks_for_a_reason(tina, lots, draft):
     response = tina.post(
-        f"/batches/{draft}/components", data={"barcode": lots["api"], "quantity_mg": "155.0"}
+        f"/batches/{draft}/components",
+        data={"barcode": lots["api"], "quantity_mg": "155.0", "balance": "XS205"},
     )
     page = text(response)
     assert response.status_code == 400
@@ -309,7 +311,12 @@ def test_an_api_weighing_outside_the_tolerance_asks_for_a_reason(tina, lots, dra
 def test_an_api_weighing_outside_the_tolerance_is_recorded_with_its_reason(tina, lots, draft):
     tina.post(
         f"/batches/{draft}/components",
-        data={"barcode": lots["api"], "quantity_mg": "155.0", "deviation_reason": "spill recovered"},
+        data={
+            "barcode": lots["api"],
+            "quantity_mg": "155.0",
+            "deviation_reason": "spill recovered",
+            "balance": "XS205",
+        },
     )
     [api] = component_rows(text(tina.get(f"/batches/{draft}")))
     assert api[7] == "+2.30 % DEVIATION — spill recovered"
@@ -318,7 +325,8 @@ def test_an_api_weighing_outside_the_tolerance_is_recorded_with_its_reason(tina,
 def test_the_same_lot_twice_is_refused(app, tina, lots, draft):
     record_api(app, draft, lots["api"])
     response = tina.post(
-        f"/batches/{draft}/components", data={"barcode": lots["api"], "quantity_mg": "151.6"}
+        f"/batches/{draft}/components",
+        data={"barcode": lots["api"], "quantity_mg": "151.6", "balance": "XS205"},
     )
     page = text(response)
     assert response.status_code == 409
@@ -335,7 +343,10 @@ def test_capsule_shells_are_counted(tina, lots, draft):
 
 
 def test_capsule_shells_given_a_weight_are_asked_for_a_count(tina, lots, draft):
-    response = tina.post(f"/batches/{draft}/components", data={"barcode": lots["caps"], "quantity_mg": "50"})
+    response = tina.post(
+        f"/batches/{draft}/components",
+        data={"barcode": lots["caps"], "quantity_mg": "50", "balance": "XS205"},
+    )
     page = text(response)
     assert response.status_code == 400
     assert field_error(page, "count") == "Give the number of containers used."
@@ -552,7 +563,8 @@ def test_a_component_sent_from_a_stale_page_of_a_discarded_batch_is_not_recorded
     with app.app_context():
         batches.discard(user("rob"), draft, "spilled")
     response = tina.post(
-        f"/batches/{draft}/components", data={"barcode": lots["api"], "quantity_mg": "151.6"}
+        f"/batches/{draft}/components",
+        data={"barcode": lots["api"], "quantity_mg": "151.6", "balance": "XS205"},
     )
     assert response.status_code == 409
     assert component_rows(text(tina.get(f"/batches/{draft}")))[0][0].startswith("Nothing recorded yet.")
@@ -562,13 +574,17 @@ def test_a_component_sent_from_a_stale_page_of_a_discarded_batch_says_why(app, t
     with app.app_context():
         batches.discard(user("rob"), draft, "spilled")
     response = tina.post(
-        f"/batches/{draft}/components", data={"barcode": lots["api"], "quantity_mg": "151.6"}
+        f"/batches/{draft}/components",
+        data={"barcode": lots["api"], "quantity_mg": "151.6", "balance": "XS205"},
     )
     assert f"Batch {draft} is discarded; only a draft can be changed this way." in messages(text(response))
 
 
 def test_another_api_lot_outside_the_tolerance_is_not_recorded(app, tina, lots, draft):
-    response = tina.post(f"/batches/{draft}/components", data={"barcode": lots["api2"], "quantity_mg": "160"})
+    response = tina.post(
+        f"/batches/{draft}/components",
+        data={"barcode": lots["api2"], "quantity_mg": "160", "balance": "XS205"},
+    )
     assert response.status_code == 400
     assert field_error(text(response), "deviation_reason") == (
         "Required outside the weighing tolerance: say why, or weigh again."
@@ -581,7 +597,10 @@ def test_another_api_lot_outside_the_tolerance_is_not_recorded(app, tina, lots, 
 
 def test_the_refusal_page_shows_the_calculation_as_saved(app, tina, lots, draft):
     page = text(
-        tina.post(f"/batches/{draft}/components", data={"barcode": lots["api2"], "quantity_mg": "160"})
+        tina.post(
+            f"/batches/{draft}/components",
+            data={"barcode": lots["api2"], "quantity_mg": "160", "balance": "XS205"},
+        )
     )
     assert row(page, "API lot assumed") == f"{lots['api']} (assay 99.0 % as is)"
     assert row(page, "API to weigh") == "151.52 mg"
@@ -741,7 +760,7 @@ def test_an_inspector_reads_the_record_without_forms(client, users, draft):
 @pytest.mark.parametrize(
     ("path", "data"),
     [
-        ("components", {"barcode": "X", "quantity_mg": "151.6"}),
+        ("components", {"barcode": "X", "quantity_mg": "151.6", "balance": "XS205"}),
         ("verify", {"sig_username": "ivan", "sig_password": PASSWORD}),
         ("weight-check", {"weights": PASSING_WEIGHTS}),
         ("complete", {"actual_yield": "98", "storage_unit": "SHELF-1"}),

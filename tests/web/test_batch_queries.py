@@ -34,8 +34,12 @@ def _make_batches(app, n: int) -> str:
         for i in range(n):
             batch = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100)
             if i % 2 == 0 or i == n - 1:  # the page measured always shows components
-                batches.record_component(tina, batch.lot_number, barcode=lots["api"], quantity_mg=151.5)
-                batches.record_component(tina, batch.lot_number, barcode=lots["mcc"], quantity_mg=22348.0)
+                batches.record_component(
+                    tina, batch.lot_number, barcode=lots["api"], quantity_mg=151.5, balance="XS205"
+                )
+                batches.record_component(
+                    tina, batch.lot_number, barcode=lots["mcc"], quantity_mg=22348.0, balance="XS205"
+                )
             last = batch.lot_number
         return last
 
@@ -88,4 +92,6 @@ def test_statement_count_does_not_grow_with_the_number_of_batches(databases, tmp
                 db.engine.dispose()
             databases.drop(url)
     assert counts[0] == counts[1], f"5 batches: {counts[0]} statements, 50 batches: {counts[1]}"
-    assert counts[0] <= 15
+    # The weighing form lists the balances (one statement) and the judgement looks for recalled
+    # lots behind the batch, through intermediate lots (one recursive statement).
+    assert counts[0] <= 17

@@ -6,9 +6,10 @@ from flask_login import current_user
 from qa_app.errors import ServiceError
 from qa_app.extensions import db
 from qa_app.models.types import utcnow
-from qa_app.services import accounts
+from qa_app.services import accounts, alerts
 from qa_app.web.access import roles_required
 from qa_app.web.admin.forms import NewUserForm, ReasonForm, RolesForm
+from qa_app.web.auth.forms import AlertsForm
 from qa_app.web.forms import apply_field_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -60,8 +61,48 @@ def user(username: str):
             flash(f"Roles of {username} saved.", "success")
             return redirect(url_for("admin.user", username=username))
     return render_template(
-        "admin/user.html", person=person, form=form, reason_form=ReasonForm(prefix="account"), now=utcnow()
+        "admin/user.html",
+        person=person,
+        form=form,
+        reason_form=ReasonForm(prefix="account"),
+        alerts_form=_alerts_form(person),
+        now=utcnow(),
     ), 400 if form.errors else 200
+
+
+def _alerts_form(person) -> AlertsForm:
+    form = AlertsForm(formdata=None)
+    form.email.data, form.alerts.data = person.email or "", person.alerts
+    return form
+
+
+@bp.route("/users/<username>/alerts", methods=["POST"])
+@roles_required("admin")
+def alerts_of(username: str):
+    """Set the e-mail address and the alerts a person receives."""
+    person = accounts.get_user(username)
+    form = AlertsForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            alerts.set_alerts(current_user, username, form.email.data, form.alerts.data)
+        except ServiceError as exc:
+            apply_field_errors(form, exc)
+            status = exc.status
+            person = accounts.get_user(username)
+        else:
+            flash(f"E-mail alerts of {username} saved.", "success")
+            return redirect(url_for("admin.user", username=username))
+    roles_form = RolesForm(formdata=None)
+    roles_form.roles.data = sorted(person.roles)
+    return render_template(
+        "admin/user.html",
+        person=person,
+        form=roles_form,
+        reason_form=ReasonForm(prefix="account"),
+        alerts_form=form,
+        now=utcnow(),
+    ), status
 
 
 @bp.route("/users/<username>/deactivate", methods=["POST"])

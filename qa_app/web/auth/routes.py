@@ -7,8 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from qa_app.errors import NotAuthenticated, ServiceError
-from qa_app.services import accounts
-from qa_app.web.auth.forms import LoginForm, PasswordChangeForm
+from qa_app.services import accounts, alerts
+from qa_app.web.auth.forms import AlertsForm, LoginForm, PasswordChangeForm
 from qa_app.web.forms import apply_field_errors
 
 bp = Blueprint("auth", __name__)
@@ -69,7 +69,35 @@ def change_password():
                 "success",
             )
             return redirect(url_for("main.home"))
-    return render_template("auth/password.html", form=form), status
+    return render_template("auth/password.html", form=form, alerts_form=_alerts_form(current_user)), status
+
+
+def _alerts_form(person) -> AlertsForm:
+    """The E-mail alerts form, filled with what ``person`` chose."""
+    form = AlertsForm(formdata=None)
+    form.email.data, form.alerts.data = person.email or "", person.alerts
+    return form
+
+
+@bp.route("/account/alerts", methods=["POST"])
+@login_required
+def change_alerts():
+    """Choose which alerts reach you by e-mail, and the address they go to."""
+    form = AlertsForm()
+    if form.validate_on_submit():
+        try:
+            alerts.set_alerts(current_user, current_user.username, form.email.data, form.alerts.data)
+        except ServiceError as exc:
+            apply_field_errors(form, exc)
+            status = exc.status
+        else:
+            flash("Your e-mail alerts are saved.", "success")
+            return redirect(url_for("auth.change_password"))
+    else:
+        status = 400
+    return render_template(
+        "auth/password.html", form=PasswordChangeForm(formdata=None), alerts_form=form
+    ), status
 
 
 @bp.route("/logout", methods=["POST"])

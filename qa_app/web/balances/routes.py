@@ -1,6 +1,8 @@
 """Balances: the list with minimum weights and today's state, creating and changing one (admin),
 and each balance's page with its minimum weight worked out, today's check and the checks before."""
 
+from decimal import Decimal
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -34,7 +36,7 @@ def _figures(form) -> dict:
 @bp.route("/")
 def index():
     """Every balance with its figures, its minimum weight, and whether it may be weighed on now."""
-    rows = [(b, balances.minimum_weight_mg(b), balances.usability(b)) for b in balances.list_balances()]
+    rows = [(b, balances.minimum_weight_mg(b), state) for b, state in balances.states()]
     return render_template("balances/index.html", rows=rows, plain=plain, mg_text=weighing.mg_text)
 
 
@@ -52,7 +54,10 @@ def new():
             status = exc.status
         else:
             minimum = weighing.mg_text(balances.minimum_weight_mg(created))
-            flash(f"Balance {created.code} created: minimum weight {minimum} mg. Check it before use.", "success")
+            flash(
+                f"Balance {created.code} created: minimum weight {minimum} mg. Check it before use.",
+                "success",
+            )
             return redirect(url_for("balances.balance", balance_code=created.code))
     if (form.errors or form.form_errors) and status == 200:
         status = 400
@@ -64,7 +69,16 @@ def new():
 def edit(balance_code: str):
     """New figures after a USP <41> test, a new name, or out of use; the reason goes to the audit trail."""
     found = balances.get_balance(balance_code)
-    form = EditBalanceForm(obj=found, out_of_use=not found.active)
+    form = EditBalanceForm(
+        data={
+            "name": found.name,
+            "readability_mg": Decimal(plain(found.readability_mg)),
+            "repeatability_sd_mg": Decimal(plain(found.repeatability_sd_mg)),
+            "capacity_g": Decimal(plain(found.capacity_g)),
+            "qualified_on": found.qualified_on,
+            "out_of_use": not found.active,
+        }
+    )
     status = 200
     if form.validate_on_submit():
         try:

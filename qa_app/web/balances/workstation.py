@@ -1,6 +1,8 @@
 """The balance a weighing workstation uses: the choices of the weighing form, and the last balance
 used there, kept in a long-lived cookie (not the session: several people share a workstation)."""
 
+from typing import Any
+
 from flask import current_app, request
 from werkzeug.wrappers import Response
 from wtforms import SelectField
@@ -17,13 +19,14 @@ COOKIE_DAYS = 365
 def balance_choices() -> list[SelectChoice]:
     """The balances in use, each with its minimum weight and capacity; unusable ones say why."""
     choices = [SelectChoice("", "Choose the balance…")]
-    for b in balances.list_balances(active_only=True):
-        state = balances.usability(b)
+    for b, state in balances.states(active_only=True):
         label = (
             f"{b.code} — {b.name} (min {weighing.mg_text(balances.minimum_weight_mg(b))} mg, "
             f"max {plain(b.capacity_g)} g)"
         )
-        choices.append(SelectChoice(b.code, label if state.usable else f"{label} — NOT USABLE: {state.reason}"))
+        choices.append(
+            SelectChoice(b.code, label if state.usable else f"{label} — NOT USABLE: {state.reason}")
+        )
     return choices
 
 
@@ -36,9 +39,10 @@ def prepare_field(field: SelectField) -> None:
             field.data = remembered
 
 
-def remember(response: Response, code: str | None) -> Response:
-    """After a successful weighing: this workstation's next weighing starts on the same balance."""
-    if code and 300 <= response.status_code < 400:
+def remember(response: Any, code: str | None) -> Any:
+    """After a successful weighing (a redirect): this workstation's next weighing starts on the
+    same balance. A refusal (the page again, with its status) is passed through."""
+    if code and code.strip() and isinstance(response, Response) and 300 <= response.status_code < 400:
         response.set_cookie(
             COOKIE,
             code.strip().upper(),

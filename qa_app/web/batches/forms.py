@@ -42,7 +42,7 @@ class NewBatchForm(FlaskForm):
         render_kw={"inputmode": "decimal"},
     )
     quantity = PlainDecimalField(
-        "Quantity (capsules, mL or g)",
+        "Quantity (capsules, mL or g) — a trituration: its total mass (mg)",
         places=None,
         validators=[InputRequired("Give the quantity to make.")],
         render_kw={"inputmode": "decimal"},
@@ -67,7 +67,11 @@ class ComponentForm(FlaskForm):
         "Weighed (mg)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )
     count = PlainIntegerField("Count (containers such as capsule shells)", validators=[Optional()])
-    balance = StringField("Balance", validators=[Optional(), Length(max=60)])
+    balance = SelectField(
+        "Balance",
+        validators=[Optional(), Length(max=60)],
+        validate_choice=False,  # the weighing gate names it
+    )
     deviation_reason = StringField(
         "Deviation reason (outside the weighing tolerance)", validators=[Optional(), Length(max=2000)]
     )

@@ -22,6 +22,8 @@ from qa_app.services import (
 )
 from qa_app.services.pagination import page_args
 from qa_app.web.access import roles_required
+from qa_app.web.balances import workstation
+from qa_app.web.batches import trituration_view
 from qa_app.web.batches.forms import (
     CloseInvestigationForm,
     CompleteForm,
@@ -106,6 +108,7 @@ def new():
                     "concentration_mg_per_g": "concentration",
                     "dose_volume_ml": "dose_amount",
                     "dose_g": "dose_amount",
+                    "quantity_mg": "quantity",  # a trituration's total mass is typed as the quantity
                 },
             )
         else:
@@ -135,6 +138,7 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         SelectChoice(u.code, f"{u.code} — {u.name} ({u.min_c:g}–{u.max_c:g} °C)")
         for u in batches.fitting_units(view.batch)
     ]
+    workstation.prepare_field(forms["component"].balance)
     for name in ("complete", "move"):
         if not forms[name].storage_unit.choices:
             forms[name].storage_unit.choices = [SelectChoice("", "Choose…"), *units]
@@ -147,6 +151,7 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         can_review=current_user.has_role("reviewer"),
         pending_stage1=waiting,
         related=related_batches(view),
+        trituration=trituration_view.load(view.batch),
     ), status
 
 
@@ -199,8 +204,9 @@ def _unit_choices(form) -> None:
 @bp.route("/<lot_number>/components", methods=["POST"])
 @roles_required(*COMPOUNDERS)
 def add_component(lot_number: str):
-    """A scanned lot with its weighed mass, or its count for containers."""
-    return _act(
+    """A scanned lot with its weighed mass, or its count for containers; after a weighing the
+    workstation remembers the balance for the next one."""
+    response = _act(
         lot_number,
         "component",
         lambda f: batches.record_component(
@@ -217,6 +223,8 @@ def add_component(lot_number: str):
         # focuses a focusable fragment target, so the next scan lands in the field.
         anchor="barcode",
     )
+    weighed = request.form.get("balance") if request.form.get("quantity_mg") else None
+    return workstation.remember(response, weighed)
 
 
 @bp.route("/<lot_number>/verify", methods=["POST"])

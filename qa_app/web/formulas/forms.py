@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from qa_app.domain.formula_schema import BUD_CATEGORY_NAMES, DOSAGE_FORMS, default_specification
 from qa_app.errors import ServiceError
+from qa_app.models import Material
 from qa_app.web.forms import PlainDecimalField, PlainIntegerField, SignatureFields
 
 SIGNATURE_ALIASES = {"signature.username": "sig_username", "signature.password": "sig_password"}
@@ -23,6 +24,7 @@ NUMBER_FIELDS = (
     "fill_weight_mg",
     "overage_percent",
     "weighing_tolerance_percent",
+    "concentration_percent",
 )
 TEXT_FIELDS = ("description", "capsule_size", "container", "label_text")
 BUD_HELP = (
@@ -88,6 +90,7 @@ def initial_data(body: dict[str, Any]) -> dict[str, Any]:
     """What the form shows for a version's body: a new version starts from the newest one."""
     data = {name: body.get(name) for name in ("code", "name", "dosage_form", "storage", *NUMBER_FIELDS)}
     data.update({name: body.get(name) or "" for name in TEXT_FIELDS})
+    data["produces"] = body.get("produces") or ""
     bud = body.get("bud") or {}
     data.update(
         bud_category=bud.get("category", ""), bud_days=bud.get("days"), bud_reference=bud.get("reference", "")
@@ -106,6 +109,24 @@ NEW_FORMULA = {
     "weighing_tolerance_percent": 2.0,
     "specification": specification_text(default_specification("capsule")),
 }
+
+
+def produces_choices(materials: list[Material]) -> list[SelectChoice]:
+    """The intermediate materials a trituration may make (created first, of kind intermediate)."""
+    return [SelectChoice("", "— not a trituration —")] + [
+        SelectChoice(m.code, f"{m.code} — {m.name}") for m in materials if m.kind == "intermediate"
+    ]
+
+
+def _other_default(dosage_form: str, text: str | None) -> bool:
+    """The specification typed is another dosage form's default, left as the form was filled in
+    (say, the capsule default when a trituration was chosen): the chosen form's default applies."""
+    typed = (text or "").strip()
+    return any(
+        typed == specification_text(default_specification(other)).strip()
+        for other in DOSAGE_FORMS
+        if other != dosage_form
+    )
 
 
 class FormulaForm(FlaskForm):
@@ -138,6 +159,17 @@ class FormulaForm(FlaskForm):
         render_kw={"inputmode": "decimal"},
     )
     capsule_size = StringField("Capsule size", validators=[Length(max=10)])
+    concentration_percent = PlainDecimalField(
+        "Concentration (% w/w)",
+        places=None,
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal"},
+    )
+    produces = SelectField(
+        "Produces (intermediate material)",
+        validators=[Optional(), Length(max=40)],
+        validate_choice=False,  # the formula service names a material that is no intermediate
+    )
     overage_percent = PlainDecimalField(
         "Overage (%)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )
@@ -213,11 +245,13 @@ class FormulaForm(FlaskForm):
                 if getattr(self, name).data is not None
             }
         )
+        if (self.produces.data or "").strip():
+            body["produces"] = self.produces.data.strip()
         bud = self.bud()
         if bud is not None:
             body["bud"] = bud
         specification = parse_specification(self.specification.data)
-        if specification is not None:
+        if specification is not None and not _other_default(body["dosage_form"], self.specification.data):
             body["specification"] = specification
         return body
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from qa_app.errors import ServiceError
 from qa_app.models import Formula
-from qa_app.services import formulas
+from qa_app.services import formulas, materials
 from qa_app.web.access import roles_required
 from qa_app.web.forms import apply_field_errors
 from qa_app.web.formulas.forms import (
@@ -17,6 +17,7 @@ from qa_app.web.formulas.forms import (
     FormulaForm,
     formula_errors,
     initial_data,
+    produces_choices,
 )
 
 bp = Blueprint("formulas", __name__, url_prefix="/formulas")
@@ -59,6 +60,7 @@ def formula(code: str):
 def _save(form: FormulaForm, save, heading: str, code: str | None = None, notice: str | None = None):
     """Run the service on the typed body; on refusal show the form again with every message in place."""
     status = 200
+    form.produces.choices = produces_choices(materials.list_materials())
     if form.validate_on_submit():
         body = form.body(code)
         try:
@@ -121,3 +123,6 @@ def approve(code: str):
         flash(f"{version.label} approved and signed; it is now the version batches are made with.", "success")
         return redirect(url_for("formulas.formula", code=version.formula.code))
     return _render_formula(formula, shown, form, 400)
+
+
+from qa_app.web.formulas import reviews  # noqa: E402,F401  (the annual product reviews on this blueprint)

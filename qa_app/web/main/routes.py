@@ -3,7 +3,8 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from qa_app.services import accounts, excursions, worklists
+from qa_app.services import accounts, excursions, trends, worklists
+from qa_app.web.trends.routes import rule_text
 
 bp = Blueprint("main", __name__)
 
@@ -29,6 +30,9 @@ def home():
         open_excursions=open_excursions,
         excursion_states=excursions.states(open_excursions),
         awaiting_disposition=worklists.awaiting_disposition() if reviewer else [],
+        open_trend_signals=trends.open_signals() if reviewer else [],
+        trend_labels=trends.ATTRIBUTE_LABELS,
+        rule_text=rule_text,
         security_events=accounts.recent_security_events() if current_user.has_role("admin") else [],
         last_sign_in=accounts.previous_sign_in(current_user),
     )

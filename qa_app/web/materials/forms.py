@@ -93,3 +93,14 @@ class RejectLotForm(SignatureFields, FlaskForm):
         validators=[DataRequired("Give the reason for rejecting the lot."), Length(max=2000)],
         render_kw={"rows": 3},
     )
+
+
+class RecallLotForm(SignatureFields, FlaskForm):
+    reason = TextAreaField(
+        "Reason for the recall",
+        validators=[
+            DataRequired("Give the reason for the recall: the supplier's notice or what was found."),
+            Length(max=2000),
+        ],
+        render_kw={"rows": 3},
+    )

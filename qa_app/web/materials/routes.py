@@ -6,9 +6,10 @@ from wtforms import SelectChoice
 
 from qa_app.domain.rounding import round_half_up
 from qa_app.errors import NotFound, ServiceError
-from qa_app.models import LOT_STATUSES
+from qa_app.extensions import db
+from qa_app.models import LOT_STATUSES, MaterialLot
 from qa_app.reports.labels import LotLabel, lot_label_pdf
-from qa_app.services import batches, clock, materials
+from qa_app.services import batches, clock, materials, recalls, triturations
 from qa_app.services.pagination import page_args, paginate
 from qa_app.web.access import roles_required
 from qa_app.web.forms import apply_field_errors
@@ -19,6 +20,7 @@ from qa_app.web.materials.forms import (
     ApproveLotForm,
     EditMaterialForm,
     NewMaterialForm,
+    RecallLotForm,
     ReceiveLotForm,
     RejectLotForm,
     float_or_none,
@@ -84,11 +86,27 @@ def new_lot():
     return render_template("materials/new_lot.html", form=form, assay_hint=ASSAY_HINT), status
 
 
+def _approval_problem(lot: MaterialLot) -> str | None:
+    """Why approving an intermediate lot would be refused now (its trituration batch misses a
+    result, or the reviewer made or verified it): the service's own check, shown before signing.
+    Nothing is written; the check's row lock is let go at once."""
+    if lot.produced_by is None or lot.status != "quarantine" or not current_user.has_role("reviewer"):
+        return None
+    try:
+        triturations.check_decision(current_user, lot, "approved")
+    except ServiceError as exc:
+        return exc.message
+    finally:
+        db.session.rollback()
+    return None
+
+
 def _render_lot(barcode: str, submitted: tuple[str, object] | None = None, status: int = 200):
     check = materials.check_lot(barcode)
     forms = {
         "approve": ApproveLotForm(prefix="approve", formdata=None),
         "reject": RejectLotForm(prefix="reject", formdata=None),
+        "recall": RecallLotForm(prefix="recall", formdata=None),
     }
     if submitted is not None:
         forms[submitted[0]] = submitted[1]
@@ -101,6 +119,11 @@ def _render_lot(barcode: str, submitted: tuple[str, object] | None = None, statu
         assay=assay,
         monograph=materials.monograph_check(check.lot),
         approver_problem=materials.approver_problem(current_user, check.lot),
+        approval_problem=_approval_problem(check.lot),
+        chain=triturations.chain(check.lot) if check.lot.produced_by_batch_id else [],
+        uses=triturations.where_used(check.lot),
+        made_from=triturations.made_from(check.lot.produced_by) if check.lot.produced_by else [],
+        recall_preview=_recall_preview(check.lot),
     ), status
 
 
@@ -146,6 +169,60 @@ def reject(barcode: str):
         RejectLotForm(prefix="reject"),
         lambda f: materials.reject_lot(current_user, barcode, f.signature_input("rejected"), f.reason.data),
         f"Lot {barcode} rejected and signed.",
+    )
+
+
+# --- recall -------------------------------------------------------------------------------------
+
+
+def _recall_preview(lot: MaterialLot) -> recalls.RecallPreview | None:
+    """What recalling the lot would change, for a reviewer, shown above the recall form."""
+    if lot.status == "recalled" or not current_user.has_role("reviewer"):
+        return None
+    return recalls.preview(lot)
+
+
+@bp.route("/<barcode>/recall")
+def recall_page(barcode: str):
+    """What the recall of the lot changed and where it all stands now (409 when it was not recalled)."""
+    lot = materials.get_lot(barcode)
+    return render_template("materials/recall.html", lot=lot, report=recalls.report(lot))
+
+
+@bp.route("/<barcode>/recall", methods=["POST"])
+@roles_required("reviewer")
+def recall(barcode: str):
+    """Recall the lot and everything made from it (e-signature, meaning recalled)."""
+    form = RecallLotForm(prefix="recall")
+    if not form.validate_on_submit():
+        return _render_lot(barcode, ("recall", form), 400)
+    try:
+        signed = form.signature_input("recalled")
+        outcome = recalls.recall_lot(current_user, barcode, signed, form.reason.data)
+    except ServiceError as exc:
+        apply_field_errors(form, exc, aliases=SIGNATURE_ALIASES)
+        return _render_lot(barcode, ("recall", form), exc.status)
+    flash(
+        f"Lot {barcode} recalled and signed: {_count(len(outcome.recalled), 'batch', 'batches')} recalled, "
+        f"{_count(len(outcome.held), 'batch', 'batches')} put on hold, "
+        f"{_count(len(outcome.lots), 'lot', 'lots')} recalled.",
+        "success",
+    )
+    return redirect(url_for("materials.recall_page", barcode=barcode))
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@bp.route("/<barcode>/recall-report.pdf")
+def recall_report(barcode: str):
+    """The recall report, printed from the records as they are now (409 when it was not recalled)."""
+    pdf = recalls.report_pdf(materials.get_lot(barcode), current_user)
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{barcode}-recall.pdf"'},
     )
 
 
