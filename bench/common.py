@@ -62,10 +62,13 @@ def insert_batches(
     formula: str | None = None,
     seed: int = 7,
     prefix: str = "LDN",
+    days: int = 365,
+    strengths: tuple[float, ...] = STRENGTHS,
 ) -> list[str]:
-    """``count`` batches over the past year, bulk-inserted (a generator's shortcut: the database
-    is thrown away afterwards), with the real frozen calculation and specification of their
-    formula version. Inside an app context after :func:`prepare`; returns the lot numbers."""
+    """``count`` batches over the past ``days`` days (a year unless told), bulk-inserted (a
+    generator's shortcut: the database is thrown away afterwards), with the real frozen
+    calculation and specification of their formula version; capsules at one of ``strengths``.
+    Inside an app context after :func:`prepare`; returns the lot numbers."""
     versions = db.session.scalars(sa.select(FormulaVersion)).all()
     if formula is not None:
         versions = [v for v in versions if v.formula.code == formula]
@@ -74,10 +77,10 @@ def insert_batches(
     rng = random.Random(seed)
     now = clock.utcnow()
     per_day: dict[str, int] = {}
-    calculations = {(v.id, s): calculation(v, s) for v in versions for s in STRENGTHS}
+    calculations = {(v.id, s): calculation(v, s) for v in versions for s in {*STRENGTHS, *strengths}}
     rows, lots = [], []
     for _ in range(count):
-        at = now - timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
+        at = now - timedelta(minutes=rng.randrange(0, days * 24 * 60))
         day = clock.local_date(at).strftime("%y%m%d")
         per_day[day] = per_day.get(day, 0) + 1
         lot = (
@@ -86,7 +89,7 @@ def insert_batches(
             else f"{prefix}-{day}-{per_day[day]:04d}"
         )
         version = versions[rng.randrange(len(versions))]
-        strength = rng.choice(STRENGTHS) if version.dosage_form == "capsule" else 1.0
+        strength = rng.choice(strengths) if version.dosage_form == "capsule" else 1.0
         rows.append(
             {
                 "lot_number": lot,

@@ -119,6 +119,62 @@ def _certificates(data: dict) -> list[tuple]:
     ]  # fmt: skip
 
 
+def _trace(data: dict) -> list[tuple]:
+    api, floor, service = data["api"], data["floor"], data["service"]
+    right = data["found"] == data["expected"] and data["found_via"] == data["via"]
+    return [(
+        "Where-used of an API lot (API)",
+        f"{data['batches']:,} batches, {data['component_rows']:,} component rows; the lot in {data['direct']:,} "
+        f"batches directly, {data['via']:,} more through a 10 % trituration lot", "SQLite",
+        ms(api["median_ms"]), ms(api["p95_ms"]),
+        f"{times(api['median_ms'] / data['aim_ms'])} the {data['aim_ms']:.0f} ms aim; "
+        f"{times(api['median_ms'] / floor['median_ms'])} the same recursive SQL bare ({ms(floor['median_ms'])})",
+        f"{api['n']} requests; {data['found']:,} batches found ({data['found_via']:,} through "
+        f"{data['intermediate']}), {data['expected']:,} expected: " + ("right" if right else "WRONG")
+        + f"; service alone {ms(service['median_ms'])}",
+    )]  # fmt: skip
+
+
+def _small_ms(value: float) -> str:
+    return f"{value:.2f} ms" if value < 10 else ms(value)
+
+
+def _trends(data: dict) -> list[tuple]:
+    trend, review = data["trend"], data["review"]
+    api, floor, memory = trend["api"], trend["floor"], trend["memory"]
+    return [
+        ("Trend of the assay, one formula and strength (API)",
+         f"{trend['points']:,} points: {trend['batches']:,} batches of LDN-CAP 1.5 mg, an assay result each",
+         "SQLite", ms(api["median_ms"]), ms(api["p95_ms"]),
+         f"{times(api['median_ms'] / floor['median_ms'])} the bare SQL + numpy ({ms(floor['median_ms'])}; aim "
+         f"≤ {trend['aim_times_floor']:g}×); {times(api['median_ms'] / trend['aim_ms'])} the {trend['aim_ms']:.0f} ms aim",
+         f"{api['n']} requests; service alone {ms(trend['service']['median_ms'])}; {trend['signals']} Nelson "
+         f"signals; centre {trend['center']}, σ̂ {trend['sigma']}: " + ("agree" if trend["agree"] else "DISAGREE")
+         + " with the floor"),
+        ("Trend statistics (centre, moving ranges, σ̂, limits, Nelson 1–4, capability)",
+         f"{trend['points']:,} values in memory", "none (numpy)", _small_ms(memory["median_ms"]),
+         _small_ms(memory["p95_ms"]), spread(memory), f"{memory['n']} runs of `domain.trending.trend`"),
+        ("Annual product review, preview PDF", f"{review['batches']} batches of LDN-CAP in {review['year']}, "
+         "six strengths, assay and CU results", "SQLite", ms(review["median_ms"]), ms(review["p95_ms"]),
+         spread(review), f"{review['n']} renders; CPU {ms(review['cpu_median_ms'])}; {review['pages']} pages, "
+         f"{review['kib']:.0f} KiB"),
+    ]  # fmt: skip
+
+
+def _alerts(data: dict) -> list[tuple]:
+    run = data["seconds"]
+    return [(
+        "Alert delivery (`alerts send`) to SMTP on loopback", f"{data['alerts']:,} pending alerts a run, "
+        f"{data['runs']} runs", "SQLite",
+        f"{data['median_per_s']:,.0f} messages/s ({run['median_ms'] / 1000:.2f} s a run)",
+        f"{data['slowest_per_s']:,.0f} messages/s (slowest run)",
+        f"{times(data['per_message_ms'] / data['floor_per_message_ms'])} bare smtplib "
+        f"({data['floor_per_s']:,.0f} messages/s)",
+        f"{data['per_message_ms']:.1f} ms a message (claimed, sent, marked sent); {data['sent']:,} sent, "
+        f"{data['received']:,} received, {data['failed']} failed",
+    )]  # fmt: skip
+
+
 def _load(data: dict) -> list[tuple]:
     release, overall = data["operations"].get("release"), data["overall"]
     who = (f"gunicorn {data['workers']} workers; {data['technicians']} technicians, {data['reviewers']} "
@@ -144,6 +200,9 @@ def rows(results: dict) -> list[tuple]:
         ("results", lambda d: _results(d, results.get("batches"))),
         ("readings", _readings),
         ("certificates", _certificates),
+        ("trace", _trace),
+        ("trends", _trends),
+        ("alerts", _alerts),
         ("load", _load),
     ]
     return [row for name, build in parts if name in results for row in build(results[name])]

@@ -10,15 +10,27 @@ reason, an OOS assay invalidated by a laboratory cause with its one replacement 
 excursion beyond the allowance counted at once, and one touching a data gap that held a batch
 until its signed disposition."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 import numpy as np
 import sqlalchemy as sa
 
 from qa_app.extensions import db
-from qa_app.models import Batch, Excursion, Material, Reading, StorageUnit, User
+from qa_app.models import (
+    Balance,
+    Batch,
+    Excursion,
+    Formula,
+    Material,
+    Reading,
+    StorageUnit,
+    User,
+)
+from qa_app.models import types as model_types
 from qa_app.services import (
     accounts,
     balances,
@@ -28,6 +40,7 @@ from qa_app.services import (
     formulas,
     investigations,
     materials,
+    product_reviews,
     readings,
     release,
     results,
@@ -192,9 +205,7 @@ def _sign(username: str, meaning: str) -> SignatureInput:
     return SignatureInput(username, DEMO_PASSWORD, meaning)
 
 
-def load_demo() -> list[str]:
-    """Create what is missing and return the lines to print."""
-    lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
+def _users() -> None:
     for username, full_name, roles in DEMO_USERS:
         if _user(username) is None:
             accounts.create_user(
@@ -205,8 +216,19 @@ def load_demo() -> list[str]:
                 password=DEMO_PASSWORD,
                 actor_name="demo",
             )
-        lines.append(f"  {username:<10} {', '.join(roles):<12} {full_name}")
-    if db.session.scalar(sa.select(Material.id).where(Material.code == "NTX-HCL")) is None:
+
+
+def load_demo() -> list[str]:
+    """Create what is missing and return the lines to print."""
+    lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
+    fresh = db.session.scalar(sa.select(Material.id).where(Material.code == "NTX-HCL")) is None
+    if fresh:
+        _history(clock.today(), clock.utcnow())
+    _users()
+    lines.extend(
+        f"  {username:<10} {', '.join(roles):<12} {full_name}" for username, full_name, roles in DEMO_USERS
+    )
+    if fresh:
         lots = _master_data(clock.today())
         _batches(lots)
         _readings(_user("tech"))
@@ -225,18 +247,11 @@ def load_demo() -> list[str]:
 def _balances(today: date) -> None:
     """Three qualified balances with a month of daily checks: the analytical one failed one
     morning and passed again after it was levelled and cleaned."""
-    admin, tech = _user("admin"), _user("tech")
+    tech = _user("tech")
     now = clock.utcnow()
-    for code, name, d, s, capacity, nominal in DEMO_BALANCES:
-        balance = balances.create_balance(
-            admin,
-            code=code,
-            name=name,
-            readability_mg=d,
-            repeatability_sd_mg=s,
-            capacity_g=capacity,
-            qualified_on=today - timedelta(days=90),
-        )
+    _balance_records(today - timedelta(days=90))
+    for code, _name, _d, _s, _capacity, nominal in DEMO_BALANCES:
+        balance = db.session.scalar(sa.select(Balance).where(Balance.code == code))
         for days_ago in range(CHECK_DAYS, -1, -1):
             day, at = today - timedelta(days=days_ago), now - timedelta(days=days_ago)
             wobble = nominal * ((days_ago * 7) % 5 - 2) / 100_000  # within ±0.002 %
@@ -247,9 +262,25 @@ def _balances(today: date) -> None:
     db.session.commit()
 
 
-def _master_data(today: date) -> dict[str, str]:
-    admin, reviewer, tech = _user("admin"), _user("reviewer"), _user("tech")
-    _balances(today)
+def _balance_records(qualified_on: date) -> None:
+    """The three balances, unless they exist already."""
+    admin = _user("admin")
+    for code, name, d, s, capacity, _nominal in DEMO_BALANCES:
+        if db.session.scalar(sa.select(Balance.id).where(Balance.code == code)) is None:
+            balances.create_balance(
+                admin,
+                code=code,
+                name=name,
+                readability_mg=d,
+                repeatability_sd_mg=s,
+                capacity_g=capacity,
+                qualified_on=qualified_on,
+            )
+
+
+def _materials_and_units() -> None:
+    """The materials and the storage units, unless they exist already."""
+    admin = _user("admin")
     for code, name, kind in (
         ("NTX-HCL", "Naltrexone hydrochloride USP", "api"),
         ("MCC-102", "Microcrystalline cellulose NF (Avicel PH-102)", "excipient"),
@@ -257,8 +288,27 @@ def _master_data(today: date) -> dict[str, str]:
         ("CAPS-3", "Hard gelatin capsule shell #3, white opaque", "container"),
         ("NTX-TRIT10", "Naltrexone HCl 10 % w/w trituration in MCC (made in house)", "intermediate"),
     ):
-        limits = {"assay_min_percent": 98.0, "assay_max_percent": 102.0} if kind == "api" else {}
-        materials.create_material(admin, code=code, name=name, kind=kind, **limits)
+        if db.session.scalar(sa.select(Material.id).where(Material.code == code)) is None:
+            limits = {"assay_min_percent": 98.0, "assay_max_percent": 102.0} if kind == "api" else {}
+            materials.create_material(admin, code=code, name=name, kind=kind, **limits)
+    for code, name, condition in (
+        ("SHELF-A", "Dispensary shelf A (controlled room temperature)", "room"),
+        ("FRIDGE-1", "Pharmacy refrigerator 1", "refrigerated"),
+    ):
+        if db.session.scalar(sa.select(StorageUnit.id).where(StorageUnit.code == code)) is None:
+            storage.create_unit(admin, code=code, name=name, condition=condition)
+
+
+def _approved_formula(body: dict) -> None:
+    if db.session.scalar(sa.select(Formula.id).where(Formula.code == body["code"])) is None:
+        formulas.create_formula(_user("admin"), body)
+        formulas.approve_formula(_user("reviewer"), body["code"], _sign("reviewer", "approved"))
+
+
+def _master_data(today: date) -> dict[str, str]:
+    admin, reviewer, tech = _user("admin"), _user("reviewer"), _user("tech")
+    _balances(today)
+    _materials_and_units()
     received = today - timedelta(days=30)
     lots = {
         "api": materials.receive_lot(
@@ -347,12 +397,7 @@ def _master_data(today: date) -> dict[str, str]:
     formulas.new_version(admin, LIQUID_FORMULA["code"], LIQUID_FORMULA)
     formulas.approve_formula(reviewer, LIQUID_FORMULA["code"], _sign("reviewer", "approved"))
     for body in (CAPSULE_FORMULA, TRITURATION_FORMULA, TRITURATED_CAPSULE_FORMULA):
-        formulas.create_formula(admin, body)
-        formulas.approve_formula(reviewer, body["code"], _sign("reviewer", "approved"))
-    storage.create_unit(
-        admin, code="SHELF-A", name="Dispensary shelf A (controlled room temperature)", condition="room"
-    )
-    storage.create_unit(admin, code="FRIDGE-1", name="Pharmacy refrigerator 1", condition="refrigerated")
+        _approved_formula(body)
     return {key: lot.barcode for key, lot in lots.items()}
 
 
@@ -776,3 +821,257 @@ def _readings_lines() -> list[str]:
     if held:
         lines.append(f"On hold for a disposition: {', '.join(held)}.")
     return lines
+
+
+# --- the history: two years of capsules, their trends and last year's signed review ----------------
+
+# LDN-CAP 1.5 mg and 4.5 mg, each every four weeks (one batch a fortnight in all) for about two
+# years up to five weeks ago: made, verified, weighed, tested by the contract laboratory and
+# decided, each at its own time. The assays of 1.5 mg creep up by 1.5 % over its last ten batches
+# (Nelson rule 2 fires once); 4.5 mg stays in control. Last year's review is signed in January.
+HISTORY_STRENGTHS = (1.5, 4.5)
+HISTORY_BATCHES = 26  # per strength: 26 × 4 weeks covers the whole of last year from any today
+HISTORY_EVERY = timedelta(weeks=4)
+HISTORY_LAST_DAYS_AGO = 35  # the last 1.5 mg batch: the Monday 35 to 41 days before today
+HISTORY_SEED = 2106  # a year of noise that leaves 4.5 mg without a signal (checked point by point)
+ASSAY_SD = 0.45
+UNIT_SD = 1.2  # % LC, between the capsules of one batch
+CAPSULE_SD_MG = 1.4
+DRIFT_BATCHES = 10
+DRIFT_PERCENT = 1.5
+HISTORY_REJECTED = (4.5, 5)  # (strength, index): rejected in quarantine, never tested
+HISTORY_RECALLED = (1.5, 8)  # released, recalled three weeks later
+HISTORY_REJECT_REASON = (
+    "Yellow specks in several capsules on the visual check after filling: not tested, destroyed."
+)
+HISTORY_RECALL_REASON = (
+    "Labels of the dispensed vials printed 15 mg instead of 1.5 mg; every vial recovered from the patients."
+)
+REVIEW_CONCLUSIONS = (
+    "All batches of the year were made to the approved version of the formula and every released batch met "
+    "its specification. Assay, content uniformity, capsule weight and yield stayed in statistical control for "
+    "1.5 mg and 4.5 mg; the assay capability is high (Cpk well above 1.33). One batch was rejected before "
+    "testing for specks in the capsules and one was recalled for a label misprint; both were investigated "
+    "and closed. No change to the formula, the specification or the process is needed; trending continues "
+    "batch by batch and the next review falls due in January."
+)
+
+
+@dataclass(frozen=True)
+class HistoryNumbers:
+    """What the history's batches of one strength gave, oldest first: the reported assay (% LC),
+    the ten content-uniformity units (% LC) and the ten capsule content weights (mg)."""
+
+    assays: list[float]
+    units: list[list[float]]
+    weights: list[list[float]]
+
+
+def history_numbers(strength_mg: float) -> HistoryNumbers:
+    """The same numbers every run: assays about 100.0 % with the laboratory's usual spread (1.5 mg
+    drifting up over its last batches), units about 100 % and capsules about 225 mg."""
+    seeds = [np.random.default_rng([HISTORY_SEED, round(strength_mg * 10), n]) for n in range(3)]
+    assays = 100.0 + seeds[0].normal(0.0, ASSAY_SD, HISTORY_BATCHES)
+    if strength_mg == HISTORY_STRENGTHS[0]:
+        assays[-DRIFT_BATCHES:] += np.linspace(DRIFT_PERCENT / DRIFT_BATCHES, DRIFT_PERCENT, DRIFT_BATCHES)
+    units = 100.0 + seeds[1].normal(0.0, UNIT_SD, (HISTORY_BATCHES, 10))
+    weights = CAPSULE_FORMULA["fill_weight_mg"] + seeds[2].normal(0.0, CAPSULE_SD_MG, (HISTORY_BATCHES, 10))
+    return HistoryNumbers(
+        [round(float(v), 1) for v in assays],
+        np.round(units, 1).tolist(),
+        np.round(weights, 1).tolist(),
+    )
+
+
+def history_days(today: date) -> dict[float, list[date]]:
+    """The day each history batch of each strength was compounded, oldest first: 1.5 mg on
+    Mondays, 4.5 mg on the Wednesdays of the weeks in between."""
+    last = today - timedelta(days=HISTORY_LAST_DAYS_AGO)
+    last -= timedelta(days=last.weekday())
+    ends = {1.5: last, 4.5: last - timedelta(days=12)}
+    return {
+        strength: [end - HISTORY_EVERY * (HISTORY_BATCHES - 1 - i) for i in range(HISTORY_BATCHES)]
+        for strength, end in ends.items()
+    }
+
+
+@contextmanager
+def _history_clock(start: datetime) -> Iterator[Callable[[datetime], None]]:
+    """The application's clock moved back to ``start`` for the history; the function given moves
+    it on (never back). Every "now" of the services reads ``models.types.utcnow``; the real
+    clock is back when the block ends, whatever happens in it."""
+    moment = start
+
+    class _Then(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+
+    def move_to(when: datetime) -> None:
+        nonlocal moment
+        if when < moment:
+            raise ValueError(f"the history's clock cannot go back from {moment} to {when}")
+        moment = when
+
+    saved = model_types.datetime
+    model_types.datetime = _Then
+    try:
+        yield move_to
+    finally:
+        model_types.datetime = saved
+
+
+def _history(today: date, now: datetime) -> None:
+    """Everything of the history at its own time, oldest first; the real clock is untouched."""
+    zone = clock.zone()
+
+    def local(day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
+
+    days = history_days(today)
+    first = min(d[0] for d in days.values()) - timedelta(days=7)
+    events: list[tuple[datetime, int, Callable[[], None]]] = []
+    made: dict[tuple[float, int], str] = {}
+    lots: dict[str, str] = {}
+    moved: list[Callable[[datetime], None]] = []  # the history clock's move, once it runs
+
+    def add(at: datetime, action: Callable[[], None]) -> None:
+        events.append((at, len(events), action))
+
+    def setup() -> None:
+        _users()
+        _balance_records(first - timedelta(days=3))
+        _materials_and_units()
+        _approved_formula(CAPSULE_FORMULA)
+        tech, reviewer = _user("tech"), _user("reviewer")
+        for key, material, supplier, supplier_lot, years, assay in (
+            ("api", "NTX-HCL", "Medisca", "NTX-22871", 3, 99.8),
+            ("mcc", "MCC-102", "Medisca", "MCC-2217", 3, None),
+            ("caps", "CAPS-3", "Capsugel", "CG-6609", 4, None),
+        ):
+            lot = materials.receive_lot(
+                tech,
+                material=material,
+                supplier=supplier,
+                supplier_lot=supplier_lot,
+                expiry_date=first + timedelta(days=365 * years),
+                received_date=first,
+                **({"assay_percent": assay, "assay_basis": "as_is"} if assay else {}),
+            )
+            materials.approve_lot(reviewer, lot.barcode, _sign("reviewer", "approved"))
+            lots[key] = lot.barcode
+
+    add(local(first, 9), setup)
+    for day in sorted({d for ds in days.values() for d in ds}):
+        add(local(day, 8), lambda day=day: _checked_balances(day))
+    for strength, strength_days in days.items():
+        numbers = history_numbers(strength)
+        for i, day in enumerate(strength_days):
+            key, start = (strength, i), local(day, 9)
+            add(start, partial(_history_batch, lots, made, key, start, numbers.weights[i], moved))
+            if key == HISTORY_REJECTED:
+                add(local(day + timedelta(days=1), 10), partial(_history_decision, made, key, "reject"))
+                continue
+            results_of = partial(_history_results, made, key, numbers.assays[i], numbers.units[i])
+            add(local(day + timedelta(days=2), 14), results_of)
+            add(local(day + timedelta(days=3), 11), partial(_history_decision, made, key, "release"))
+            if key == HISTORY_RECALLED:
+                add(local(day + timedelta(days=24), 10), partial(_history_decision, made, key, "recall"))
+    review_day = min(date(today.year, 1, 15), today - timedelta(days=2))
+    add(local(review_day, 16), lambda: _history_review(today.year - 1))
+
+    events.sort(key=lambda e: (e[0], e[1]))
+    if events[-1][0] >= now:
+        raise RuntimeError("the demonstration history must end before now")
+    with _history_clock(local(first, 9)) as move_to:
+        moved.append(move_to)
+        for at, _n, action in events:
+            move_to(at)
+            action()
+
+
+def _checked_balances(day: date) -> None:
+    """The morning's performance check of each balance, before the day's weighings."""
+    tech = _user("tech")
+    for n, (code, *_figures, nominal) in enumerate(DEMO_BALANCES):
+        wobble = nominal * ((day.toordinal() * 7 + n) % 5 - 2) / 100_000  # within ±0.002 %
+        balances.record_check(tech, code, nominal_mg=nominal, observed_mg=round(nominal + wobble, 2))
+
+
+def _history_batch(
+    lots: dict[str, str],
+    made: dict[tuple[float, int], str],
+    key: tuple[float, int],
+    started: datetime,
+    weights: list[float],
+    moved: list[Callable[[datetime], None]],
+) -> None:
+    """100 capsules made, verified and weighed in the hour, then put on SHELF-A."""
+    tech, tech2 = _user("tech"), _user("tech2")
+    strength_mg, move_to = key[0], moved[0]
+    done = batches.create_batch(
+        tech,
+        formula="LDN-CAP",
+        strength_mg=strength_mg,
+        quantity=100,
+        api_lot=lots["api"],
+        compounded_at=started,
+    )
+    calc = done.calculation
+    move_to(started + timedelta(minutes=12))
+    batches.record_component(
+        tech,
+        done.lot_number,
+        barcode=lots["api"],
+        quantity_mg=round(calc["api_mg"] + 0.2, 2),
+        balance="XS205-01",
+    )
+    batches.record_component(
+        tech, done.lot_number, barcode=lots["mcc"], quantity_mg=calc["filler_mg"], balance="PB3002"
+    )
+    batches.record_component(tech, done.lot_number, barcode=lots["caps"], count=100)
+    move_to(started + timedelta(minutes=20))
+    batches.verify_weighing(tech2, done.lot_number, _sign("tech2", "verified"))
+    move_to(started + timedelta(minutes=50))
+    batches.record_weight_check(tech, done.lot_number, weights)
+    move_to(started + timedelta(hours=1))
+    batches.complete(
+        tech, done.lot_number, actual_yield=99, storage_unit="SHELF-A", at=started + timedelta(hours=1)
+    )
+    made[key] = done.lot_number
+
+
+def _history_results(
+    made: dict[tuple[float, int], str], key: tuple[float, int], assay: float, units: list[float]
+) -> None:
+    """The contract laboratory's assay, appearance and content uniformity, two days later."""
+    tech, lot_number = _user("tech"), made[key]
+    tested_at = clock.utcnow()
+    for test, value in (("assay", assay), ("appearance", "Conforms to description")):
+        results.record_result(
+            tech, lot_number, test=test, value=value, analyst="Lab: K. Osei", tested_at=tested_at
+        )
+    results.record_result(
+        tech,
+        lot_number,
+        test="content_uniformity",
+        values=units,
+        analyst="Lab: K. Osei",
+        tested_at=tested_at,
+    )
+
+
+def _history_decision(made: dict[tuple[float, int], str], key: tuple[float, int], decision: str) -> None:
+    reviewer, lot_number = _user("reviewer"), made[key]
+    if decision == "release":
+        release.release(reviewer, lot_number, _sign("reviewer", "released"))
+    elif decision == "reject":
+        release.reject(reviewer, lot_number, _sign("reviewer", "rejected"), HISTORY_REJECT_REASON)
+    else:
+        release.recall(reviewer, lot_number, _sign("reviewer", "recalled"), HISTORY_RECALL_REASON)
+
+
+def _history_review(year: int) -> None:
+    product_reviews.sign(
+        _user("reviewer"), CAPSULE_FORMULA["code"], year, REVIEW_CONCLUSIONS, _sign("reviewer", "reviewed")
+    )

@@ -30,6 +30,7 @@ def upgrade():
         sa.Column("capacity_g", sa.Float(), nullable=False),
         sa.Column("qualified_on", sa.Date(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("changed_at", UTCDateTime(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.CheckConstraint("readability_mg > 0", name=op.f("ck_balance_positive_readability")),

@@ -5,7 +5,7 @@ Pure functions on numbers, computed in decimal so that a limit is met or missed 
 """
 
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import ROUND_CEILING, Context, Decimal
 
 from qa_app.domain.rounding import round_half_up
 
@@ -23,14 +23,17 @@ def _exact(value: float | Decimal) -> Decimal:
 
 
 def minimum_weight_mg(readability_mg: float, repeatability_sd_mg: float) -> Decimal:
-    """USP <41>: 2000 × max(s, 0.41 d), to one decimal (mg).
+    """USP <41>: 2000 × max(s, 0.41 d), to one decimal (mg), rounded UP: a rounded minimum is
+    never below the true one, so no weighing it lets through has 2 s / m above 0.10 %.
 
-    d 0.1 / s 0.05 → 100.0; d 0.1 / s 0.02 → 82.0; d 0.01 / s 0.003 → 8.2.
+    d 0.1 / s 0.05 → 100.0; d 0.1 / s 0.02 → 82.0; d 0.01 / s 0.003 → 8.2; d 0.1 / s 0.04102
+    → 82.04, shown and used as 82.1.
     """
     d, s = _exact(readability_mg), _exact(repeatability_sd_mg)
     if d <= 0 or s <= 0:
         raise ValueError("readability and repeatability must be more than 0")
-    return round_half_up(REPEATABILITY_FACTOR * max(s, READABILITY_FLOOR * d), 1)
+    exact = REPEATABILITY_FACTOR * max(s, READABILITY_FLOOR * d)
+    return exact.quantize(Decimal("0.1"), rounding=ROUND_CEILING)
 
 
 def capacity_mg(capacity_g: float) -> Decimal:

@@ -26,6 +26,8 @@ class Balance(db.Model):
     qualified_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     """The date of the USP <41> repeatability test the standard deviation comes from."""
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    changed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    """When its figures, capacity or use last changed: only a check made since counts."""
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     row_version: so.Mapped[int] = so.mapped_column(default=1)
 

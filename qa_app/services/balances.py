@@ -126,6 +126,9 @@ def update_balance(actor: User, code: str, reason: str | None = None, **changes:
     _check_figures(values, fields)
     if fields:
         raise InvalidInput("The balance was not saved: correct the marked fields.", fields)
+    judged_on = ("readability_mg", "repeatability_sd_mg", "capacity_g", "active")
+    if any(values[name] != getattr(balance, name) for name in judged_on):
+        balance.changed_at = clock.utcnow()  # today's earlier checks no longer count
     for name, value in values.items():
         setattr(balance, name, value)
     new = balance_state(balance)
@@ -300,6 +303,13 @@ def _judge(balance: Balance, check: BalanceCheck | None, today: date) -> Usabili
             f"balance {balance.code} has no performance check today ({today.isoformat()}): "
             "check it with a test weight first",
             None,
+        )
+    if check.recorded_at < balance.changed_at:
+        return Usability(
+            False,
+            f"balance {balance.code} was changed at {clock.local_time_text(balance.changed_at)} (its figures, "
+            "capacity or use): check it again with a test weight",
+            check,
         )
     if not check.passed:
         return Usability(

@@ -41,3 +41,8 @@ def past_or_now(moment: datetime | None, field: str) -> datetime:
 def start_of_local_day(day: date, days_after: int = 0) -> datetime:
     """The UTC instant a local date begins (for filtering by the pharmacy's dates)."""
     return datetime.combine(day + timedelta(days=days_after), time(0), tzinfo=zone())
+
+
+def local_time_text(moment: datetime) -> str:
+    """A moment as the pharmacy reads it: ``2026-12-07 09:30`` in its time zone, 24-hour."""
+    return moment.astimezone(zone()).strftime("%Y-%m-%d %H:%M")

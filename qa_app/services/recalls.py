@@ -59,17 +59,22 @@ def recall_lot(actor: User, barcode: str, given: SignatureInput, reason: str | N
     if lot.status == "recalled":
         raise WrongState(f"Lot {lot.barcode} was recalled already ({lot.recall_reason}).")
     uses = triturations.where_used(lot)
-    ids = [u.batch_id for u in uses]
-    if ids:
+    if uses:
         # Lots before batches: the lots made from this one, locked in id order, so that a recall of
         # one of them at the same moment is waited for here instead of deadlocking on the batches.
         db.session.scalars(
             sa.select(MaterialLot)
-            .where(MaterialLot.produced_by_batch_id.in_(ids))
+            .where(MaterialLot.produced_by_batch_id.in_([u.batch_id for u in uses]))
             .order_by(MaterialLot.id)
             .with_for_update(of=MaterialLot)
             .execution_options(populate_existing=True)
         ).all()
+        # A weighing of one of those lots that committed while this recall waited for its lock
+        # is on record now (a weighing locks its lot): look again, with those lots held.
+        uses = triturations.where_used(lot)
+    ids = [u.batch_id for u in uses]
+    if lot.produced_by_batch_id is not None:  # an intermediate lot: the trituration that made it too
+        ids.append(lot.produced_by_batch_id)
     found = (
         list(
             db.session.scalars(

@@ -166,6 +166,13 @@ def recall(actor: User, lot_number: str, given: SignatureInput, reason: str | No
     """Recall a released batch (meaning ``recalled``); its certificate is revoked."""
     require_role(actor, "reviewer")
     batch = _locked(lot_number)
+    if batch.dosage_form == "trituration":
+        lot = batch.produced_lot
+        raise WrongState(
+            f"{batch.lot_number} is a trituration: recall the intermediate lot it made"
+            + (f" ({lot.barcode})" if lot else "")
+            + ", which recalls this batch and every batch made from that lot."
+        )
     if batch.status != "released":
         raise WrongState(
             f"Batch {batch.lot_number} is {batch.status}; only a released batch can be recalled."
