@@ -9,7 +9,7 @@ from qa_app.extensions import db
 from qa_app.services import balances, batches, clock, materials, recalls, release, results, review
 from tests.builders import setup_master_data, signature, user
 from tests.conftest import make_user
-from tests.recalls import _capsules, pass_every_test
+from tests.recalls import _capsules
 from tests.triturations import TRITURATED_CAPSULE, make_trituration_lot, setup_trituration_formulas
 
 
