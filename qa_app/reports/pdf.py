@@ -385,6 +385,37 @@ def _numbered_canvas(decorate: Decorate) -> type[Canvas]:
     return NumberedCanvas
 
 
+def furniture(
+    canvas: Canvas,
+    *,
+    pharmacy_name: str,
+    pharmacy_address: str,
+    title: str,
+    reference: str,
+    footer: str,
+    page: int,
+    pages: int,
+) -> None:
+    """The header and footer of the record, the recall report and the product review: the
+    pharmacy at the left, the document's title and reference at the right, rules under the header
+    and over the footer, the footer text and "Page X of Y"."""
+    width, height = PAGE_SIZE
+    top, right = height - MARGIN, width - MARGIN
+    canvas.saveState()
+    draw(canvas, MARGIN, top - 10, pharmacy_name, 10, bold=True)
+    address = pharmacy_address.splitlines()
+    if address:
+        draw(canvas, MARGIN, top - 20, ", ".join(address), 8)
+    draw(canvas, right, top - 10, title, 9, bold=True, right=True)
+    draw(canvas, right, top - 20, reference, 8, right=True)
+    canvas.setLineWidth(0.6)
+    canvas.line(MARGIN, top - HEADER_HEIGHT + 4 * mm, right, top - HEADER_HEIGHT + 4 * mm)
+    canvas.line(MARGIN, MARGIN + 8 * mm, right, MARGIN + 8 * mm)
+    draw(canvas, MARGIN, MARGIN + 4 * mm, footer, 7.5)
+    draw(canvas, right, MARGIN + 4 * mm, f"Page {page} of {pages}", 7.5, right=True)
+    canvas.restoreState()
+
+
 def watermark(canvas: Canvas, words: str) -> None:
     """Large grey words across the page, under nothing and over everything (drawn last, translucent)."""
     width, height = PAGE_SIZE

@@ -204,21 +204,16 @@ def _story(c: ReviewContent) -> list[Flowable]:
 
 
 def _furniture(canvas: Canvas, c: ReviewContent, page: int, pages: int) -> None:
-    width, height = PAGE_SIZE
-    top, right = height - MARGIN, width - MARGIN
-    canvas.saveState()
-    pdf.draw(canvas, MARGIN, top - 10, c.pharmacy_name, 10, bold=True)
-    address = c.pharmacy_address.splitlines()
-    if address:
-        pdf.draw(canvas, MARGIN, top - 20, ", ".join(address), 8)
-    pdf.draw(canvas, right, top - 10, "ANNUAL PRODUCT REVIEW", 9, bold=True, right=True)
-    pdf.draw(canvas, right, top - 20, f"{c.code} · {c.year}", 8, right=True)
-    canvas.setLineWidth(0.6)
-    canvas.line(MARGIN, top - pdf.HEADER_HEIGHT + 4 * mm, right, top - pdf.HEADER_HEIGHT + 4 * mm)
-    canvas.line(MARGIN, MARGIN + 8 * mm, right, MARGIN + 8 * mm)
-    pdf.draw(canvas, MARGIN, MARGIN + 4 * mm, f"{title_of(c.code, c.year)} · {c.printed}", 7.5)
-    pdf.draw(canvas, right, MARGIN + 4 * mm, f"Page {page} of {pages}", 7.5, right=True)
-    canvas.restoreState()
+    pdf.furniture(
+        canvas,
+        pharmacy_name=c.pharmacy_name,
+        pharmacy_address=c.pharmacy_address,
+        title="ANNUAL PRODUCT REVIEW",
+        reference=f"{c.code} · {c.year}",
+        footer=f"{title_of(c.code, c.year)} · {c.printed}",
+        page=page,
+        pages=pages,
+    )
     if c.signature is None:
         pdf.watermark(canvas, DRAFT_WORDS)
 

@@ -128,18 +128,13 @@ def _story(r: RecallReport, printing: Printing) -> list[Flowable]:
 
 
 def _furniture(canvas: Canvas, r: RecallReport, printing: Printing, page: int, pages: int) -> None:
-    width, height = PAGE_SIZE
-    top, right = height - MARGIN, width - MARGIN
-    canvas.saveState()
-    pdf.draw(canvas, MARGIN, top - 10, printing.pharmacy_name, 10, bold=True)
-    address = printing.pharmacy_address.splitlines()
-    if address:
-        pdf.draw(canvas, MARGIN, top - 20, ", ".join(address), 8)
-    pdf.draw(canvas, right, top - 10, "MATERIAL LOT RECALL", 9, bold=True, right=True)
-    pdf.draw(canvas, right, top - 20, f"Lot {r.barcode}", 8, right=True)
-    canvas.setLineWidth(0.6)
-    canvas.line(MARGIN, top - pdf.HEADER_HEIGHT + 4 * mm, right, top - pdf.HEADER_HEIGHT + 4 * mm)
-    canvas.line(MARGIN, MARGIN + 8 * mm, right, MARGIN + 8 * mm)
-    pdf.draw(canvas, MARGIN, MARGIN + 4 * mm, f"Recall of lot {r.barcode} · {printing.printed}", 7.5)
-    pdf.draw(canvas, right, MARGIN + 4 * mm, f"Page {page} of {pages}", 7.5, right=True)
-    canvas.restoreState()
+    pdf.furniture(
+        canvas,
+        pharmacy_name=printing.pharmacy_name,
+        pharmacy_address=printing.pharmacy_address,
+        title="MATERIAL LOT RECALL",
+        reference=f"Lot {r.barcode}",
+        footer=f"Recall of lot {r.barcode} · {printing.printed}",
+        page=page,
+        pages=pages,
+    )

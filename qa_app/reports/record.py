@@ -93,18 +93,13 @@ def _story(c: RecordContent) -> list[Flowable]:
 
 
 def _furniture(canvas: Canvas, c: RecordContent, page: int, pages: int) -> None:
-    width, height = PAGE_SIZE
-    top, right = height - MARGIN, width - MARGIN
-    canvas.saveState()
-    pdf.draw(canvas, MARGIN, top - 10, c.pharmacy_name, 10, bold=True)
-    address = c.pharmacy_address.splitlines()
-    if address:
-        pdf.draw(canvas, MARGIN, top - 20, ", ".join(address), 8)
-    pdf.draw(canvas, right, top - 10, "COMPLETE COMPOUNDING RECORD", 9, bold=True, right=True)
-    pdf.draw(canvas, right, top - 20, f"Lot {c.lot_number}", 8, right=True)
-    canvas.setLineWidth(0.6)
-    canvas.line(MARGIN, top - pdf.HEADER_HEIGHT + 4 * mm, right, top - pdf.HEADER_HEIGHT + 4 * mm)
-    canvas.line(MARGIN, MARGIN + 8 * mm, right, MARGIN + 8 * mm)
-    pdf.draw(canvas, MARGIN, MARGIN + 4 * mm, f"Lot {c.lot_number} · {c.printed}", 7.5)
-    pdf.draw(canvas, right, MARGIN + 4 * mm, f"Page {page} of {pages}", 7.5, right=True)
-    canvas.restoreState()
+    pdf.furniture(
+        canvas,
+        pharmacy_name=c.pharmacy_name,
+        pharmacy_address=c.pharmacy_address,
+        title="COMPLETE COMPOUNDING RECORD",
+        reference=f"Lot {c.lot_number}",
+        footer=f"Lot {c.lot_number} · {c.printed}",
+        page=page,
+        pages=pages,
+    )

@@ -8,9 +8,9 @@ from flask import current_app
 
 from qa_app.errors import InvalidInput, WrongState
 from qa_app.extensions import db
-from qa_app.models import Batch, BatchDecision, Certificate, MaterialLot, User
+from qa_app.models import Batch, Certificate, MaterialLot, User
 from qa_app.reports.recall import Printing, RecallReport, ReportBatch, ReportCertificate, recall_pdf
-from qa_app.services import audit, clock, judgement, materials, signatures, triturations
+from qa_app.services import audit, clock, judgement, materials, release, signatures, triturations
 from qa_app.services.accounts import require_role
 from qa_app.services.signatures import SignatureInput
 
@@ -123,7 +123,7 @@ def recall_lot(actor: User, barcode: str, given: SignatureInput, reason: str | N
     because = f"material recall of lot {lot.barcode}: {reason}"
     for batch in found:
         if batch.status == "released":
-            _recall_batch(actor, batch, signature.id, because, outcome, now)
+            _recall_batch(actor, batch, signature.id, because, outcome)
         elif batch.status in UNRELEASED:
             _hold(actor, batch, because, outcome)
         else:
@@ -132,47 +132,15 @@ def recall_lot(actor: User, barcode: str, given: SignatureInput, reason: str | N
     return outcome
 
 
-def _recall_batch(
-    actor: User, batch: Batch, signature_id: int, because: str, outcome: RecallOutcome, now
-) -> None:
+def _recall_batch(actor: User, batch: Batch, signature_id: int, because: str, outcome: RecallOutcome) -> None:
     valid = list(
         db.session.scalars(
             sa.select(Certificate).where(Certificate.batch_id == batch.id, Certificate.status == "valid")
         )
     )
-    for certificate in valid:
-        certificate.status, certificate.revoked_at = "revoked", now
-        certificate.revoked_by_id, certificate.revoked_reason = actor.id, because
-        outcome.revoked.append(certificate.number)
-        audit.record(
-            "certificate.revoked",
-            "certificate",
-            certificate.number,
-            actor=actor,
-            old={"status": "valid"},
-            new={"status": "revoked", "lot_number": batch.lot_number},
-            reason=because,
-        )
-    db.session.add(
-        BatchDecision(
-            batch_id=batch.id,
-            decision="recalled",
-            reason=because,
-            decided_by_id=actor.id,
-            signature_id=signature_id,
-        )
-    )
-    batch.status = "recalled"
+    release.withdraw(actor, batch, valid, signature_id, because)
+    outcome.revoked.extend(c.number for c in valid)
     outcome.recalled.append(batch.lot_number)
-    audit.record(
-        "batch.recalled",
-        "batch",
-        batch.lot_number,
-        actor=actor,
-        old={"status": "released"},
-        new={"status": "recalled", "revoked": [c.number for c in valid]},
-        reason=because,
-    )
 
 
 def _hold(actor: User, batch: Batch, because: str, outcome: RecallOutcome) -> None:

@@ -187,6 +187,14 @@ def recall(actor: User, lot_number: str, given: SignatureInput, reason: str | No
         entity_key=batch.lot_number,
         content={"lot_number": batch.lot_number, "certificates": [c.number for c in valid], "reason": reason},
     )
+    withdraw(actor, batch, valid, signature.id, reason)
+    db.session.commit()
+    return batch
+
+
+def withdraw(actor: User, batch: Batch, valid: list[Certificate], signature_id: int, reason: str) -> None:
+    """A released batch becomes ``recalled`` and its valid certificates ``revoked``, with the
+    reason, under the signature given (a batch recall's, or a lot recall's); caller commits."""
     now = clock.utcnow()
     for certificate in valid:
         certificate.status, certificate.revoked_at = "revoked", now
@@ -200,7 +208,7 @@ def recall(actor: User, lot_number: str, given: SignatureInput, reason: str | No
             new={"status": "revoked", "lot_number": batch.lot_number},
             reason=reason,
         )
-    _decide(actor, batch, "recalled", signature.id, reason)
+    _decide(actor, batch, "recalled", signature_id, reason)
     batch.status = "recalled"
     audit.record(
         "batch.recalled",
@@ -211,5 +219,3 @@ def recall(actor: User, lot_number: str, given: SignatureInput, reason: str | No
         new={"status": "recalled", "revoked": [c.number for c in valid]},
         reason=reason,
     )
-    db.session.commit()
-    return batch
