@@ -8,7 +8,12 @@ limits, a lot received by one reviewer and approved by another, a formula versio
 BUD category and superseded, a failed capsule weight check followed by a passing one with its
 reason, an OOS assay invalidated by a laboratory cause with its one replacement result, an
 excursion beyond the allowance counted at once, and one touching a data gap that held a batch
-until its signed disposition."""
+until its signed disposition.
+
+Before them comes a history of about two years of LDN-CAP 1.5 mg and 4.5 mg capsules, each
+record at its own time (the application's clock is moved back while it is written): the trends
+of every attribute, a slow upward drift of the 1.5 mg assay that raises one Nelson rule 2
+signal, and last year's annual product review signed in January."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,6 +50,7 @@ from qa_app.services import (
     release,
     results,
     storage,
+    trends,
 )
 from qa_app.services.signatures import SignatureInput
 
@@ -241,7 +247,21 @@ def load_demo() -> list[str]:
         f"balances XS205-01, AB204-02 and PB3002; storage units SHELF-A and FRIDGE-1; {count} batches."
     )
     lines.extend(_readings_lines())
+    lines.extend(_history_lines())
     return lines
+
+
+def _history_lines() -> list[str]:
+    if db.session.scalar(sa.select(Formula.id).where(Formula.code == CAPSULE_FORMULA["code"])) is None:
+        return []
+    reviews = product_reviews.signed_reviews(CAPSULE_FORMULA["code"])
+    if not reviews:
+        return []
+    waiting = len(trends.open_signals())
+    return [
+        f"Annual product review of {CAPSULE_FORMULA['code']} signed for {', '.join(str(r.year) for r in reviews)}; "
+        f"{waiting} trend signal{'' if waiting == 1 else 's'} waiting for a reviewer."
+    ]
 
 
 def _balances(today: date) -> None:
@@ -537,11 +557,12 @@ def _decisions(lots: dict[str, str]) -> None:
     for days, strength, decision in (
         (40, 3.0, "recall"),
         (25, 4.5, "reject"),
-        (12, 1.5, "release"),
+        (12, 3.0, "release"),
         (5, 3.0, None),
     ):
-        # The released batch was re-filled after a failed weight check; the one awaiting
-        # release had an out-of-specification assay with a laboratory cause.
+        # The released batch was re-filled after a failed weight check (3.0 mg: its failed check
+        # stays out of the 1.5 mg trend); the one awaiting release had an out-of-specification
+        # assay with a laboratory cause.
         lot = _finished_capsules(lots, now - timedelta(days=days), strength, refilled=decision == "release")
         _tested(lot, now - timedelta(days=days - 2), oos=decision is None)
         if decision in ("release", "recall"):
@@ -833,27 +854,22 @@ HISTORY_STRENGTHS = (1.5, 4.5)
 HISTORY_BATCHES = 26  # per strength: 26 × 4 weeks covers the whole of last year from any today
 HISTORY_EVERY = timedelta(weeks=4)
 HISTORY_LAST_DAYS_AGO = 35  # the last 1.5 mg batch: the Monday 35 to 41 days before today
-HISTORY_SEED = 2106  # a year of noise that leaves 4.5 mg without a signal (checked point by point)
+HISTORY_SEED = 843  # noise that leaves every other series without a signal, checked point by point
 ASSAY_SD = 0.45
 UNIT_SD = 1.2  # % LC, between the capsules of one batch
 CAPSULE_SD_MG = 1.4
 DRIFT_BATCHES = 10
 DRIFT_PERCENT = 1.5
-HISTORY_REJECTED = (4.5, 5)  # (strength, index): rejected in quarantine, never tested
-HISTORY_RECALLED = (1.5, 8)  # released, recalled three weeks later
+# Last year's first 4.5 mg batch from April is rejected after testing and its first 1.5 mg batch
+# from July is released, then recalled three weeks later.
+HISTORY_REJECTED_FROM = (4.5, 4)  # (strength, month of last year)
+HISTORY_RECALLED_FROM = (1.5, 7)
 HISTORY_REJECT_REASON = (
-    "Yellow specks in several capsules on the visual check after filling: not tested, destroyed."
+    "Vials labelled with the directions of another preparation at packaging; the procedure does not "
+    "allow relabelling: destroyed."
 )
 HISTORY_RECALL_REASON = (
     "Labels of the dispensed vials printed 15 mg instead of 1.5 mg; every vial recovered from the patients."
-)
-REVIEW_CONCLUSIONS = (
-    "All batches of the year were made to the approved version of the formula and every released batch met "
-    "its specification. Assay, content uniformity, capsule weight and yield stayed in statistical control for "
-    "1.5 mg and 4.5 mg; the assay capability is high (Cpk well above 1.33). One batch was rejected before "
-    "testing for specks in the capsules and one was recalled for a label misprint; both were investigated "
-    "and closed. No change to the formula, the specification or the process is needed; trending continues "
-    "batch by batch and the next review falls due in January."
 )
 
 
@@ -964,18 +980,21 @@ def _history(today: date, now: datetime) -> None:
     add(local(first, 9), setup)
     for day in sorted({d for ds in days.values() for d in ds}):
         add(local(day, 8), lambda day=day: _checked_balances(day))
+    decisions = {}
+    for (strength, month), decision in ((HISTORY_REJECTED_FROM, "reject"), (HISTORY_RECALLED_FROM, "recall")):
+        found = next(i for i, day in enumerate(days[strength]) if day >= date(today.year - 1, month, 1))
+        decisions[(strength, found)] = decision
     for strength, strength_days in days.items():
         numbers = history_numbers(strength)
         for i, day in enumerate(strength_days):
             key, start = (strength, i), local(day, 9)
+            decision = decisions.get(key, "release")
             add(start, partial(_history_batch, lots, made, key, start, numbers.weights[i], moved))
-            if key == HISTORY_REJECTED:
-                add(local(day + timedelta(days=1), 10), partial(_history_decision, made, key, "reject"))
-                continue
             results_of = partial(_history_results, made, key, numbers.assays[i], numbers.units[i])
             add(local(day + timedelta(days=2), 14), results_of)
-            add(local(day + timedelta(days=3), 11), partial(_history_decision, made, key, "release"))
-            if key == HISTORY_RECALLED:
+            decide = partial(_history_decision, made, key, "reject" if decision == "reject" else "release")
+            add(local(day + timedelta(days=3), 11), decide)
+            if decision == "recall":
                 add(local(day + timedelta(days=24), 10), partial(_history_decision, made, key, "recall"))
     review_day = min(date(today.year, 1, 15), today - timedelta(days=2))
     add(local(review_day, 16), lambda: _history_review(today.year - 1))
@@ -1062,16 +1081,53 @@ def _history_results(
 
 
 def _history_decision(made: dict[tuple[float, int], str], key: tuple[float, int], decision: str) -> None:
+    """The reviewer's decision: ``reject``, ``release`` or, for a released batch, ``recall``."""
     reviewer, lot_number = _user("reviewer"), made[key]
-    if decision == "release":
-        release.release(reviewer, lot_number, _sign("reviewer", "released"))
-    elif decision == "reject":
+    if decision == "reject":
         release.reject(reviewer, lot_number, _sign("reviewer", "rejected"), HISTORY_REJECT_REASON)
-    else:
+    elif decision == "recall":
         release.recall(reviewer, lot_number, _sign("reviewer", "recalled"), HISTORY_RECALL_REASON)
+    else:
+        release.release(reviewer, lot_number, _sign("reviewer", "released"))
+
+
+def review_conclusions(year: int) -> str:
+    """The reviewer's conclusions on the year of LDN-CAP, from what its review shows."""
+    formula = db.session.scalar(sa.select(Formula).where(Formula.code == CAPSULE_FORMULA["code"]))
+    shown = product_reviews.content(formula, year)
+    counts = dict(shown.counts)
+    text = [
+        f"{counts['Batches made']} batches were compounded in {year} to the approved version of the formula; "
+        f"{counts['Released']} were released, each meeting its specification."
+    ]
+    if counts["Rejected"] != "0":
+        text.append(f"Rejected before release: {counts['Rejected']} (a labelling error at packaging).")
+    if counts["Recalled"] != "0":
+        text.append(
+            f"Recalled after release: {counts['Recalled']} (a label misprint); every vial was recovered."
+        )
+    if shown.signals:
+        seen = "; ".join(
+            f"{title}: Nelson rule {rule} at batch {lot}" for title, rule, lot, *_rest in shown.signals
+        )
+        text.append(
+            f"Trend signals: {seen}. The API lot's certificate and the laboratory's method are being checked; "
+            "trending continues batch by batch."
+        )
+    else:
+        text.append(
+            "Assay, content uniformity, capsule weight and yield stayed in statistical control for every "
+            "strength, with no trend signal; the assay capability of each strength is shown above."
+        )
+    text.append("No change to the formula, the specification or the process is needed.")
+    return " ".join(text)
 
 
 def _history_review(year: int) -> None:
     product_reviews.sign(
-        _user("reviewer"), CAPSULE_FORMULA["code"], year, REVIEW_CONCLUSIONS, _sign("reviewer", "reviewed")
+        _user("reviewer"),
+        CAPSULE_FORMULA["code"],
+        year,
+        review_conclusions(year),
+        _sign("reviewer", "reviewed"),
     )

@@ -216,21 +216,25 @@ def signals(values: Sequence[float] | NDArray[np.floating], centre: float, sigma
     if x.size == 0:
         return found
 
+    # Distances from the centre without binary noise: 27 × 3.1 averages to 3.0999999999999996,
+    # and a point of 3.1 is on that centre, not above it.
+    dev = np.round(x - centre, _NOISE_DECIMALS)
+    reach = round(SIGMA_MULTIPLE * sigma, _NOISE_DECIMALS)
+
     # Rule 1: every point beyond the limits.
-    upper, lower = centre + SIGMA_MULTIPLE * sigma, centre - SIGMA_MULTIPLE * sigma
-    for i in np.flatnonzero(x > upper):
+    for i in np.flatnonzero(dev > reach):
         found.append(Signal(1, int(i), "A point above the upper control limit (more than 3 sigma)."))
-    for i in np.flatnonzero(x < lower):
+    for i in np.flatnonzero(dev < -reach):
         found.append(Signal(1, int(i), "A point below the lower control limit (more than 3 sigma)."))
 
     # Rule 2: runs of one side (+1 above, −1 below, 0 on the centre breaks).
-    side = np.sign(x - centre).astype(np.int8)
+    side = np.sign(dev).astype(np.int8)
     for i in _run_completions(side, RULE2_POINTS):
         where = "above" if side[i] > 0 else "below"
         found.append(Signal(2, int(i), f"Nine points in a row {where} the centre line."))
 
     if x.size > 1:
-        step = np.sign(np.diff(x)).astype(np.int8)  # step[j] goes from point j to point j + 1
+        step = np.sign(np.round(np.diff(x), _NOISE_DECIMALS)).astype(np.int8)  # from point j to j + 1
         # Rule 3: runs of steps of one direction; 5 steps = 6 points, completing at j + 1.
         for j in _run_completions(step, RULE3_POINTS - 1):
             where = "increasing" if step[j] > 0 else "decreasing"

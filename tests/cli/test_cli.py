@@ -1,7 +1,9 @@
 """The flask commands: users, demo, audit verify and backup, on both database engines."""
 
+import hashlib
 import sqlite3
-from datetime import timedelta
+from collections import Counter
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -31,10 +33,11 @@ from qa_app.models import (
     Result,
     ResultInvalidation,
     StorageUnit,
+    TrendSignal,
     User,
     WeightCheck,
 )
-from qa_app.services import balances, batches, clock, stays
+from qa_app.services import balances, batches, clock, product_reviews, stays
 from tests.conftest import PASSWORD, make_user
 from tests.databases import POSTGRES
 
@@ -363,22 +366,25 @@ def test_demo_loads_a_year_of_readings_every_five_minutes_for_each_unit(app, run
             .join(Batch, Certificate.batch_id == Batch.id)
             .order_by(Batch.status)
         ).all()
-    assert states == [
-        "awaiting_release", "awaiting_release", "discarded", "draft", "draft", "on_hold", "quarantine", "recalled",
-        "rejected", "released", "released", "released",
-    ]  # fmt: skip
-    assert [tuple(c) for c in certificates] == [
-        ("recalled", "revoked", 1), ("released", "valid", 1), ("released", "valid", 1),
-    ]  # fmt: skip
+    # The history's 52 capsule batches (one a fortnight: 50 released, 1 rejected, 1 recalled) and
+    # the twelve recent ones; every released capsule batch has its certificate, the trituration none.
+    assert Counter(states) == {
+        "awaiting_release": 2, "discarded": 1, "draft": 2, "on_hold": 1, "quarantine": 1, "recalled": 2,
+        "rejected": 2, "released": 53,
+    }  # fmt: skip
+    assert Counter(tuple(c) for c in certificates) == {
+        ("recalled", "revoked", 1): 2, ("released", "valid", 1): 52,
+    }  # fmt: skip
 
-    # Three balances with a month of checks; a 10 % trituration approved, 0.5 mg capsules made from it.
+    # Three balances with a month of checks, and one each on the 52 mornings of the history's
+    # weighings; a 10 % trituration approved, 0.5 mg capsules made from it.
     with app.app_context():
         figures = [(b.code, float(balances.minimum_weight_mg(b))) for b in balances.list_balances()]
         failed = db.session.scalars(sa.select(BalanceCheck).where(BalanceCheck.passed.is_(False))).all()
         checks = db.session.scalar(sa.select(sa.func.count()).select_from(BalanceCheck))
         usable = [b.code for b, _minimum in balances.usable_balances()]
     assert figures == [("AB204-02", 100.0), ("PB3002", 12000.0), ("XS205-01", 8.2)]
-    assert checks == 3 * 31 + 1
+    assert checks == 3 * 31 + 1 + 3 * 52
     assert [(c.balance.code, c.nominal_mg, c.observed_mg) for c in failed] == [
         ("AB204-02", 100_000.0, 100_140.0)
     ]
@@ -404,12 +410,15 @@ def demo_api(client, url: str) -> dict:
 
 
 def demo_batch(app, code: str, status: str) -> Batch:
+    """The latest batch of the formula in that status (the history's are older)."""
     with app.app_context():
         batch = db.session.scalars(
             sa.select(Batch)
             .join(Batch.formula_version)
             .join(Formula)
             .where(Formula.code == code, Batch.status == status)
+            .order_by(Batch.compounded_at.desc())
+            .limit(1)
         ).one()
         db.session.expunge(batch)
         return batch
@@ -538,6 +547,79 @@ def test_demo_shows_each_rule_through_the_record_it_leaves(app, client, runner):
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0, verified.output
     assert "Audit trail intact" in verified.output
+
+
+def demo_pdf(client, url: str):
+    token = client.post("/api/v1/tokens", json={"username": "inspector", "password": DEMO_PASSWORD})
+    response = client.get(url, headers={"Authorization": f"Bearer {token.get_json()['token']}"})
+    assert response.status_code == 200
+    return response
+
+
+def test_demo_trends_two_years_of_capsules_with_a_drift_and_signs_last_years_review(app, client, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+
+    # 1.5 mg: 26 batches, one every four weeks; the assay creeps up over the last ten and the
+    # ninth of them above the centre line completes Nelson rule 2, two days after it was made
+    # (when its results came in). It is the demo's one trend signal, waiting for a reviewer.
+    drift = demo_api(client, "/api/v1/trends?formula=LDN-CAP&attribute=assay&strength=1.5")
+    points = drift["points"]
+    assert drift["n"] == 26
+    assert all(p["value"] > drift["center"] for p in points[16:25])
+    assert drift["signals"] == [
+        {
+            "rule": 2,
+            "lot_number": points[24]["lot_number"],
+            "description": "Nine points in a row above the centre line.",
+        }
+    ]
+    with app.app_context():
+        stored = db.session.scalars(sa.select(TrendSignal)).all()
+        assert [(s.formula.code, s.strength_mg, s.attribute, s.rule, s.batch.lot_number) for s in stored] == [
+            ("LDN-CAP", 1.5, "assay", 2, points[24]["lot_number"])
+        ]
+        signal = stored[0]
+        assert signal.acknowledged_at is None
+        made_on = clock.local_date(signal.batch.compounded_at)
+        assert clock.local_date(signal.detected_at) == made_on + timedelta(days=2)
+
+    # 4.5 mg stays in control: 26 batches and the recent rejected one, Cpk far above 1.33.
+    steady = demo_api(client, "/api/v1/trends?formula=LDN-CAP&attribute=assay&strength=4.5")
+    assert (steady["n"], steady["signals"]) == (27, [])
+    assert steady["capability"]["n"] == 27
+    assert steady["capability"]["cpk"] > 1.33
+
+    # Last year's review, signed by the reviewer in January: the stored PDF is the one its SHA-256
+    # names, and its conclusions count the year's batches, one rejected and one recalled.
+    with app.app_context():
+        today = clock.today()
+    year = today.year - 1
+    assert (
+        f"Annual product review of LDN-CAP signed for {year}; 1 trend signal waiting for a reviewer."
+        in result.output
+    )
+    listed = demo_api(client, "/api/v1/formulas/LDN-CAP/reviews")["items"]
+    assert [(r["year"], r["signed_by"]) for r in listed] == [(year, "Rita Reviewer, PharmD")]
+    pdf = demo_pdf(client, f"/api/v1/formulas/LDN-CAP/reviews/{year}.pdf")
+    assert pdf.headers["X-Review-Status"] == "signed"
+    assert hashlib.sha256(pdf.data).hexdigest() == listed[0]["sha256"]
+    with app.app_context():
+        review = product_reviews.get("LDN-CAP", year)
+        assert review.sha256 == hashlib.sha256(review.pdf).hexdigest()
+        assert (review.signature.meaning, review.signed_by.username) == ("reviewed", "reviewer")
+        assert clock.local_date(review.signed_at) == min(date(today.year, 1, 15), today - timedelta(days=2))
+        made = db.session.scalars(
+            sa.select(Batch.status).where(
+                Batch.compounded_at >= clock.start_of_local_day(date(year, 1, 1)),
+                Batch.compounded_at < clock.start_of_local_day(date(year + 1, 1, 1)),
+            )
+        ).all()
+    assert 26 <= len(made) <= 28  # 13 or 14 of each strength in a year of four-week steps
+    assert Counter(made) == {"released": len(made) - 2, "rejected": 1, "recalled": 1}
+    assert review.conclusions.startswith(f"{len(made)} batches were compounded in {year} ")
+    assert "Rejected before release: 1" in review.conclusions
+    assert "Recalled after release: 1" in review.conclusions
 
 
 def user_rows_of_the_app(app) -> list[tuple]:

@@ -308,3 +308,11 @@ def test_ten_thousand_points_are_trended():
     assert result.capability.n == 10_000
     assert all(math.isfinite(v) for v in result.capability.cpk_ci95)
     assert all(signal.rule in (1, 2, 3, 4) for signal in result.signals)
+
+
+def test_equal_values_whose_mean_carries_binary_noise_raise_no_signal():
+    # 27 × 3.1 averages to 3.0999999999999996: every point sits on the centre, none above it.
+    values = [3.1] * 27
+    result = trend(values)
+    assert result.chart.sigma == 0.0
+    assert result.signals == []
