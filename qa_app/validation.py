@@ -213,6 +213,43 @@ def parse_decimal(text: str, hint: str | None = None) -> float:
     raise ValueError("is not a number" + (f": {hint}" if hint else ""))
 
 
+def one_number(text: str, per: str = "line") -> float:
+    """One plain number typed or pasted where exactly one belongs: a cell, a line of a column.
+
+    Raises ValueError whose message names the text and says what to do: a decimal comma
+    ("225,1") is not read as one number nor split into two, and two numbers ("224 226",
+    "224;226") are never split either.
+    """
+    shown = text.strip()
+    try:
+        return parse_decimal(shown)
+    except ValueError:
+        pass
+    quoted = f'"{shown[:40]}"'
+    if "," in shown:
+        raise ValueError(f"{quoted} is not one number; use a point for decimals")
+    if len(re.split(r"[\s;]+", shown)) > 1:
+        raise ValueError(f"{quoted} is not one number; give one number per {per}")
+    raise ValueError(f"{quoted} is not a number")
+
+
+def numbers_by_line(text: str) -> list[float]:
+    """One number per line (a pasted spreadsheet column), blank lines aside.
+
+    Raises ValueError naming the first line that is not one number ("Line 3: "225,1" is not one
+    number; use a point for decimals").
+    """
+    numbers = []
+    for n, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            numbers.append(one_number(line))
+        except ValueError as exc:
+            raise ValueError(f"Line {n}: {exc}") from None
+    return numbers
+
+
 def csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
     """The records of a CSV text as ``(row number from 1, cells)``.
 

@@ -141,7 +141,11 @@ def record_component(lot_number, body):
     errors=(404, 409),
 )
 def verify_weighing(lot_number, body):
-    """Second-person check of the API weighing, signed ``verified`` by someone other than the compounder."""
+    """Second-person check of the API weighing, signed ``verified`` by someone other than the compounder.
+
+    The signature's username names the verifier: the signed-in user, or a colleague (technician
+    or reviewer, neither the compounder nor the weigher) signing at that user's workstation.
+    """
     batches.verify_weighing(g.actor, lot_number, SignatureInput.from_json(body["signature"]))
     return _batch(lot_number)
 

@@ -5,6 +5,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from qa_app.domain import bud_rules, compounding
 from qa_app.domain.compounding import CompoundingError
-from qa_app.errors import InvalidInput, NotFound, NotPermitted, WrongState
+from qa_app.errors import InvalidInput, NotFound, NotPermitted, ServiceError, WrongState
 from qa_app.extensions import db
 from qa_app.models import (
     Batch,
@@ -373,6 +374,66 @@ def check_scan(lot_number: str, barcode: str) -> materials.LotCheck:
     return result
 
 
+@dataclass(frozen=True)
+class WeighingTarget:
+    """What to weigh of a scanned API lot: the calculated amount and the weights accepted."""
+
+    target_mg: float
+    low_mg: Decimal
+    high_mg: Decimal
+    tolerance_percent: float
+    recalculated: bool  # another lot than the calculation's, with its own assay
+
+    @property
+    def text(self) -> str:
+        return (
+            f"target {self.target_mg:.2f} mg, {self.low_mg}–{self.high_mg} mg (±{self.tolerance_percent:.1f} %)"
+            + ("; recalculated for this lot's assay" if self.recalculated else "")
+        )
+
+
+def weighing_target(lot_number: str, barcode: str) -> WeighingTarget | None:
+    """For a usable API lot scanned on a draft whose API is not weighed yet: the target weight
+    and the range (to 0.01 mg) the weighing tolerance accepts. Nothing is written."""
+    batch = get_batch(lot_number)
+    if batch.status != "draft" or api_component(batch) is not None:
+        return None
+    check = check_scan(lot_number, barcode)
+    if not check.usable or _formula_component(batch, check.lot)["role"] != "api":
+        return None
+    recalculated = check.lot.id != batch.api_lot_id
+    try:
+        calculation = _recalculate(batch, check.lot) if recalculated else batch.calculation
+    except ServiceError:
+        return None
+    tolerance = batch.formula_version.body["weighing_tolerance_percent"]
+    raw = calculation["api_mg_raw"]
+    return WeighingTarget(
+        calculation["api_mg"],
+        _accepted_edge(raw, tolerance, -1),
+        _accepted_edge(raw, tolerance, +1),
+        tolerance,
+        recalculated,
+    )
+
+
+def _accepted_edge(theoretical_mg: float, tolerance_percent: float, side: int) -> Decimal:
+    """The lightest (side -1) or heaviest (+1) weight to 0.01 mg that the tolerance accepts,
+    found with the very check a weighing gets (its deviation is rounded before comparing)."""
+    step = Decimal("0.01") * side
+
+    def accepted(weight: Decimal) -> bool:
+        return compounding.weighing_deviation(float(weight), theoretical_mg, tolerance_percent).within
+
+    edge = Decimal(str(theoretical_mg)) * (1 + side * Decimal(str(tolerance_percent)) / 100)
+    weight = edge.quantize(Decimal("0.01"))
+    while accepted(weight + step):
+        weight += step
+    while not accepted(weight):
+        weight -= step
+    return weight
+
+
 def record_component(
     actor: User,
     lot_number: str,
@@ -518,7 +579,12 @@ def api_component(batch: Batch) -> BatchComponent | None:
 
 
 def verify_weighing(actor: User, lot_number: str, given: SignatureInput) -> Batch:
-    """Second-person verification of the API weighing, signed by someone other than the compounder."""
+    """Second-person verification of the API weighing, signed by someone other than the compounder.
+
+    The verifier is the signer: ``actor`` when they sign with their own username, or the
+    colleague who signs at ``actor``'s workstation with their own username and password. The
+    verifier must be a technician or reviewer and neither the compounder nor the weigher.
+    """
     require_role(actor, *COMPOUNDERS)
     batch = _draft(lot_number)
     weighing = api_component(batch)
@@ -526,8 +592,8 @@ def verify_weighing(actor: User, lot_number: str, given: SignatureInput) -> Batc
         raise WrongState("Record the API weighing before it can be verified.")
     if batch.api_verified_by_id is not None:
         raise WrongState(f"The API weighing of {batch.lot_number} is verified already.")
-    if actor.id in (batch.compounded_by_id, weighing.recorded_by_id):
-        raise NotPermitted("The verifier must be another person than the one who compounded or weighed.")
+    if given.username.strip().lower() == actor.username:
+        _may_verify(actor, batch, weighing)  # refused before the password, as always
     content = {
         "lot_number": batch.lot_number,
         "api_lot": weighing.lot.barcode,
@@ -536,18 +602,36 @@ def verify_weighing(actor: User, lot_number: str, given: SignatureInput) -> Batc
         "deviation_percent": weighing.deviation_percent,
         "deviation_reason": weighing.deviation_reason,
     }
-    signatures.sign(
+    signature = signatures.sign(
         actor,
         given,
         action="verify_weighing",
         entity_type="batch",
         entity_key=batch.lot_number,
         content=content,
+        check_signer=lambda signer: _may_verify(signer, batch, weighing),
     )
-    batch.api_verified_by_id, batch.api_verified_at = actor.id, clock.utcnow()
-    audit.record("batch.weighing_verified", "batch", batch.lot_number, actor=actor, new=content)
+    verifier = db.session.get(User, signature.user_id)
+    batch.api_verified_by_id, batch.api_verified_at = verifier.id, clock.utcnow()
+    audit.record(
+        "batch.weighing_verified",
+        "batch",
+        batch.lot_number,
+        actor=verifier,
+        new={**content, "signed_at_workstation_of": actor.username},
+    )
     db.session.commit()
     return batch
+
+
+def _may_verify(verifier: User, batch: Batch, weighing: BatchComponent) -> None:
+    """A technician or reviewer other than the one who compounded or weighed."""
+    if not verifier.has_role(*COMPOUNDERS):
+        raise NotPermitted(
+            f"{verifier.username} cannot verify a weighing: it needs the role {' or '.join(COMPOUNDERS)}."
+        )
+    if verifier.id in (batch.compounded_by_id, weighing.recorded_by_id):
+        raise NotPermitted("The verifier must be another person than the one who compounded or weighed.")
 
 
 def record_weight_check(

@@ -86,7 +86,7 @@ def _evaluate(
         stage = "stage 2 (20 more units)" if pending else "stage 1"
         raise InvalidInput(
             f"Content uniformity at {stage} needs {needed} values; got {len(numbers)}.",
-            {"values": f"Give exactly {needed} values, one per unit."},
+            {"values": f"Give exactly {needed} values, one per unit: {len(numbers)} given, {needed} needed."},
         )
     limits = ev.ContentUniformityLimits(test.get("target", 100.0))
     stage1 = pending.values if pending else numbers

@@ -1,6 +1,7 @@
 """Electronic signatures (21 CFR Part 11): one service for every signing in the product."""
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,10 @@ MEANINGS: dict[str, str] = {
     "recall_lot": "recalled",
     "review_product": "reviewed",
 }
+
+# The one signing a colleague may do at the signed-in person's workstation (api.md): the
+# second-person verification of a weighing, which happens at the compounder's balance.
+AT_WORKSTATION = frozenset({"verify_weighing"})
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,18 @@ def sign(
     entity_type: str,
     entity_key: str,
     content: dict[str, Any],
+    check_signer: Callable[[User], None] | None = None,
 ) -> Signature:
     """Check both components again and record the signature in the caller's transaction.
 
     Call it before changing anything: a wrong password rolls the session back, writes the
     failed signing to the audit trail, counts toward the lockout and raises 401. The username
-    must be the signed-in user's: nobody signs for somebody else.
+    must be the signed-in user's: nobody signs for somebody else. The one exception is an
+    action of AT_WORKSTATION given ``check_signer``: there the username names the colleague
+    who signs at ``actor``'s workstation; both components are checked for that colleague (a
+    failure counts toward the colleague's lockout), ``check_signer`` then refuses a signer the
+    action does not allow (role, segregation of duties), and the signature's audit event
+    carries the signed-in person as ``signed_at_workstation_of``.
     """
     expected = MEANINGS[action]
     if given.meaning != expected:
@@ -82,14 +93,18 @@ def sign(
             f"This action is signed with the meaning '{expected}'.",
             {"signature.meaning": f"Use '{expected}' for this action."},
         )
-    if given.username.strip().lower() != actor.username:
+    at_workstation = check_signer is not None and action in AT_WORKSTATION
+    typed = given.username.strip().lower()
+    if typed != actor.username and not at_workstation:
         accounts.refuse(
             actor.username,
             "signature",
             why="signed with another username",
             message="The signature was refused: sign with your own username.",
         )
-    signer = accounts.check_password(actor.username, given.password, "signature")
+    signer = accounts.check_password(typed if at_workstation else actor.username, given.password, "signature")
+    if check_signer is not None:
+        check_signer(signer)
     signature = Signature(
         user_id=signer.id,
         signer_name=signer.full_name,
@@ -100,18 +115,15 @@ def sign(
     )
     db.session.add(signature)
     db.session.flush()
-    audit.record(
-        "signature.signed",
-        entity_type,
-        entity_key,
-        actor=signer,
-        new={
-            "signature_id": signature.id,
-            "meaning": expected,
-            "signer_name": signer.full_name,
-            "content_sha256": signature.content_sha256,
-        },
-    )
+    new = {
+        "signature_id": signature.id,
+        "meaning": expected,
+        "signer_name": signer.full_name,
+        "content_sha256": signature.content_sha256,
+    }
+    if at_workstation:
+        new["signed_at_workstation_of"] = actor.username
+    audit.record("signature.signed", entity_type, entity_key, actor=signer, new=new)
     return signature
 
 

@@ -21,19 +21,46 @@ document.addEventListener("keydown", (event) => {
   if (next) next.focus();
 });
 
-// A spreadsheet column pasted into a cell of a value grid fills that cell and the ones after it.
+// After the server refuses a scan (unknown, expired, quarantined, wrong material), the cursor goes
+// back to the scan field with its text selected, so the next scan replaces it. After a good scan
+// it stays where Enter moved it: the weight, with the target beside it.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const field = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (!(field instanceof HTMLInputElement) || !field.matches("[data-scan]")) return;
+  const answer = event.detail.target && event.detail.target.querySelector
+    ? event.detail.target.querySelector(".lot-check.mark-fail") : null;
+  // An answer about an earlier value (a new scan already typed) moves nothing.
+  if (!answer || answer.dataset.scanned.trim() !== field.value.trim()) return;
+  field.focus();
+  field.select();
+});
+
+// A spreadsheet column pasted into a cell of a value grid fills that cell and the ones after it,
+// one line per cell, each line as it is (the server names a cell that is not one number). More
+// lines than cells left fill nothing: no value is ever dropped.
 document.addEventListener("paste", (event) => {
   const cell = event.target;
   const grid = cell instanceof HTMLInputElement ? cell.closest("[data-grid]") : null;
   if (!grid) return;
-  const parts = (event.clipboardData || window.clipboardData).getData("text").split(/[\s;]+/).filter(Boolean);
-  if (parts.length < 2) return;
+  const lines = (event.clipboardData || window.clipboardData).getData("text").split(/\r\n|\r|\n/);
+  while (lines.length && !lines[lines.length - 1].trim()) lines.pop(); // the column's last line break
+  if (lines.length < 2) return;
   event.preventDefault();
   const cells = Array.from(grid.querySelectorAll("input"));
-  let i = cells.indexOf(cell);
-  for (const part of parts) {
-    if (i >= cells.length) break;
-    cells[i++].value = part;
+  const start = cells.indexOf(cell);
+  const room = cells.length - start;
+  let note = grid.querySelector(".paste-error");
+  if (lines.length > room) {
+    if (!note) {
+      note = document.createElement("small");
+      note.className = "field-error paste-error";
+      note.setAttribute("role", "alert");
+      grid.appendChild(note);
+    }
+    note.textContent = `${lines.length} lines pasted for ${room} cells from unit ${start + 1}: nothing was filled. Paste one value per unit.`;
+    return;
   }
-  (cells[Math.min(i, cells.length - 1)] || cell).focus();
+  if (note) note.remove();
+  lines.forEach((line, i) => { cells[start + i].value = line.trim(); });
+  (cells[Math.min(start + lines.length, cells.length - 1)] || cell).focus();
 });

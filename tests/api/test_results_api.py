@@ -82,7 +82,9 @@ def test_the_faq_set_needs_twenty_more_units_then_is_judged_on_thirty(client, ti
     assert (first["evaluation"]["status"], first["evaluation"]["av"]) == ("more_units_required", 16.4)
     nine = post(client, tina, lot, test="content_uniformity", values=[100.0] * 9)
     assert nine.status_code == 400
-    assert nine.get_json()["error"]["fields"] == {"values": "Give exactly 20 values, one per unit."}
+    assert nine.get_json()["error"]["fields"] == {
+        "values": "Give exactly 20 values, one per unit: 9 given, 20 needed."
+    }
     second = post(client, tina, lot, test="content_uniformity", values=[100.0] * 20).get_json()
     assert (second["evaluation"]["stage"], second["evaluation"]["n"], second["stage1_result_id"]) == (
         2,

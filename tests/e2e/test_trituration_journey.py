@@ -92,8 +92,8 @@ def test_a_trituration_is_made_approved_and_used_for_half_milligram_capsules(
     colleague_page.goto(f"{live_server}/batches/{trituration}")
     form = colleague_page.locator("form#verify")
     expect(form).to_contain_text(f"1010.2 mg of lot {lots['api']} against 1010.10 mg calculated")
-    form.get_by_label("Your username").fill("rob")
-    form.get_by_label("Your password").fill(PASSWORD)
+    form.get_by_label("Verifier's username").fill("rob")
+    form.get_by_label("Verifier's password").fill(PASSWORD)
     form.get_by_role("button", name="Sign: verified").click()
     expect(flash(colleague_page, "API weighing verified and signed.")).to_be_visible()
 

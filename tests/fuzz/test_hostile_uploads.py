@@ -284,7 +284,9 @@ def test_a_decimal_comma_in_the_capsule_weights_is_refused_not_split(app, make, 
     page = browser.post(f"/batches/{lot}/weight-check", data={"weights": weights})
 
     assert page.status_code == 400
-    assert "use a point as the decimal separator, one weight per line" in page.get_data(as_text=True)
+    assert "Line 1: &#34;225,3&#34; is not one number; use a point for decimals." in page.get_data(
+        as_text=True
+    )
     assert count(app, WeightCheck, WeightCheck.batch_id == batch_id(app, lot)) == 0
 
 

@@ -206,7 +206,7 @@ def test_every_bad_row_of_a_file_is_named_at_once(lot):
         {
             "row": 3,
             "message": f"{lot} content_uniformity: Content uniformity at stage 1 needs 10 values; got 9. "
-            "Give exactly 10 values, one per unit.",
+            "Give exactly 10 values, one per unit: 9 given, 10 needed.",
         },
         {"row": 12, "message": "No batch with lot number LDN-000000-999."},
     ]

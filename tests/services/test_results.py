@@ -249,7 +249,7 @@ def test_after_stage_two_the_next_set_is_ten_units_again(lot):
     record(lot, "content_uniformity", values=STAGE_TWO_PASSING)
     with pytest.raises(InvalidInput) as refused:
         record(lot, "content_uniformity", values=[100.0] * 20)
-    assert refused.value.fields == {"values": "Give exactly 10 values, one per unit."}
+    assert refused.value.fields == {"values": "Give exactly 10 values, one per unit: 20 given, 10 needed."}
     assert record(lot, "content_uniformity", values=VECTOR_A).evaluation["stage"] == 1
 
 

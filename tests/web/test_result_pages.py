@@ -139,7 +139,7 @@ def test_a_cell_that_is_not_a_number_is_named_beside_the_grid_and_nothing_is_los
     assert response.status_code == 400
     page = text(response)
     grid = re.search(r'<fieldset class="cu-grid"[^>]*>(.*?)</fieldset>', page, re.S).group(1)
-    assert "Unit 4: 'l00.4' is not a number." in words(grid)
+    assert 'Unit 4: "l00.4" is not a number.' in words(grid)
     assert [input_value(page, f"r-content_uniformity-values-{i}") for i in range(10)] == typed
     assert "No result yet." in results_section(page)
 
@@ -418,3 +418,27 @@ def test_the_import_page_names_the_row_that_waits_for_an_investigation(client, l
         f"{lot} assay: Assay result {failed} of {lot} is out of specification and no investigation "
         f"covers it: open an investigation first. Open an investigation on result {failed} first.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "error"),
+    [
+        ("100,4", 'Unit 3: "100,4" is not one number; use a point for decimals.'),
+        ("100.4 99.8", 'Unit 3: "100.4 99.8" is not one number; give one number per unit.'),
+    ],
+)
+def test_a_cell_that_is_not_one_number_is_named_never_split(client, lot, cell, error):
+    typed = [str(v) for v in VECTOR_A]
+    typed[2] = cell
+    response = post_result(as_user(client, "tina"), lot, "content_uniformity", values=typed)
+    assert response.status_code == 400
+    grid = re.search(r'<fieldset class="cu-grid"[^>]*>(.*?)</fieldset>', text(response), re.S).group(1)
+    assert error in words(grid)
+    assert "No result yet." in results_section(text(response))
+
+
+def test_too_few_values_say_how_many_were_given_and_needed(client, lot):
+    response = post_result(as_user(client, "tina"), lot, "content_uniformity", values=VECTOR_A[:9])
+    assert response.status_code == 400
+    grid = re.search(r'<fieldset class="cu-grid"[^>]*>(.*?)</fieldset>', text(response), re.S).group(1)
+    assert "Give exactly 10 values, one per unit: 9 given, 10 needed." in words(grid)

@@ -3,13 +3,13 @@
 from datetime import datetime
 
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FileField, SelectField, StringField, TextAreaField
+from wtforms import FieldList, FileField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from qa_app.errors import InvalidInput
 from qa_app.services import clock
-from qa_app.validation import COMMA_HINT, parse_decimal
+from qa_app.validation import numbers_by_line, one_number, parse_decimal
 from qa_app.web.forms import LocalDateTimeField, PlainDecimalField, PlainIntegerField, SignatureFields
 
 SCAN_HINT = "Scan the lot's barcode (or type it and press Enter)."
@@ -78,7 +78,16 @@ class ComponentForm(FlaskForm):
 
 
 class VerifyForm(SignatureFields, FlaskForm):
-    pass
+    """Signed by the verifier: at the compounder's workstation the colleague types their own
+    username and password."""
+
+    sig_username = StringField(
+        "Verifier's username (your own, also at a colleague's workstation)",
+        validators=[DataRequired("Enter the verifier's username to sign.")],
+    )
+    sig_password = PasswordField(
+        "Verifier's password", validators=[DataRequired("Enter the verifier's password to sign.")]
+    )
 
 
 class WeightCheckForm(FlaskForm):
@@ -96,21 +105,13 @@ class WeightCheckForm(FlaskForm):
     def weights_mg(self) -> list[float]:
         """One weight per line (a pasted spreadsheet column), in plain digits with a point.
 
-        A comma is refused, never read as a separator: "225,3" is one weight written the
-        European way, not the two weights 225 and 3.
+        A line that is not one number is refused naming the line, never split nor dropped:
+        "225,3" is one weight written the European way, not the two weights 225 and 3.
         """
-        weights = []
-        for part in (self.weights.data or "").split():
-            if "," in part:
-                message = f"{part[:40]!r}: {COMMA_HINT}, one weight per line."
-                raise InvalidInput(f"{part[:40]!r} is not a weight.", {"weights": message})
-            try:
-                weights.append(parse_decimal(part))
-            except ValueError:
-                raise InvalidInput(
-                    f"{part[:40]!r} is not a weight.", {"weights": f"{part[:40]!r} is not a number of mg."}
-                ) from None
-        return weights
+        try:
+            return numbers_by_line(self.weights.data or "")
+        except ValueError as exc:
+            raise InvalidInput(f"{exc}.", {"weights": f"{exc}."}) from None
 
 
 class CompleteForm(FlaskForm):
@@ -150,19 +151,19 @@ class ResultForm(FlaskForm):
     tested_at = LocalDateTimeField("Tested at (default now)", validators=[Optional()])
 
     def number_values(self) -> list[float]:
-        """The grid's filled cells as numbers (the service checks how many there must be)."""
-        filled = [(i, (entry.data or "").strip()) for i, entry in enumerate(self.values.entries)]
+        """The grid's filled cells as numbers (the service checks how many there must be).
+
+        A cell holds one number: "225,1" or "98.2 101.3" is refused naming the unit.
+        """
         numbers = []
-        for i, text in filled:
+        for i, entry in enumerate(self.values.entries):
+            text = (entry.data or "").strip()
             if not text:
                 continue
             try:
-                numbers.append(parse_decimal(text))
+                numbers.append(one_number(text, per="unit"))
             except ValueError as exc:
-                raise InvalidInput(
-                    f"Unit {i + 1}: {text[:40]!r} is not a number.",
-                    {"values": f"Unit {i + 1}: {text[:40]!r} {exc}."},
-                ) from None
+                raise InvalidInput(f"Unit {i + 1}: {exc}.", {"values": f"Unit {i + 1}: {exc}."}) from None
         return numbers
 
     def number_or_text(self, kind: str):

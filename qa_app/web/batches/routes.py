@@ -152,7 +152,18 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         pending_stage1=waiting,
         related=related_batches(view),
         trituration=trituration_view.load(view.batch),
+        weight_target=_weight_target(view.batch, forms["component"].barcode.data),
     ), status
+
+
+def _weight_target(batch, barcode: str | None):
+    """The target beside the weight field when the page comes back with a scanned API lot."""
+    if batch.status != "draft" or not barcode:
+        return None
+    try:
+        return batches.weighing_target(batch.lot_number, barcode)
+    except ServiceError:
+        return None
 
 
 def related_batches(view) -> dict[int, list]:

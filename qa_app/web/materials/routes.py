@@ -256,17 +256,26 @@ def check():
 
     The scanned value is read from ``barcode``, or else from the one parameter the scan field
     sends under its own name. With ``batch``, the lot must also be a material of that batch's
-    formula. An unknown lot is answered with 200, so htmx shows the message.
+    formula, and an API lot's target weight with the range its tolerance accepts goes beside
+    the weight field (an out-of-band swap). An unknown lot is answered with 200, so htmx
+    shows the message.
     """
     scanned = request.args.get("barcode")
     if scanned is None:
         scanned = next((v for k, v in request.args.items() if k != "batch"), "")
     batch = request.args.get("batch")
+    # On a batch's page the answer also fills the target beside the weight field (emptied
+    # when the scan is refused or is not the API).
+    on_batch = {"target": None} if batch else {}
     try:
         result = batches.check_scan(batch, scanned) if batch else materials.check_lot(scanned)
     except NotFound as exc:
-        return render_template("materials/_check.html", check=None, message=exc.message)
-    return render_template("materials/_check.html", check=result, message=None)
+        return render_template(
+            "materials/_check.html", check=None, message=exc.message, scanned=scanned, **on_batch
+        )
+    if batch and result.usable:
+        on_batch["target"] = batches.weighing_target(batch, scanned)
+    return render_template("materials/_check.html", check=result, message=None, scanned=scanned, **on_batch)
 
 
 @bp.route("/materials")
