@@ -592,7 +592,7 @@ def test_another_api_lot_outside_the_tolerance_is_not_recorded(app, tina, lots, 
     page = text(tina.get(f"/batches/{draft}"))
     assert row(page, "API lot assumed") == f"{lots['api']} (assay 99.0 % as is)"
     assert row(page, "API to weigh") == "151.52 mg"
-    assert history_actions(page) == ["batch.created"]
+    assert history_actions(page) == ["Created"]
 
 
 def test_the_refusal_page_shows_the_calculation_as_saved(app, tina, lots, draft):
@@ -604,7 +604,7 @@ def test_the_refusal_page_shows_the_calculation_as_saved(app, tina, lots, draft)
     )
     assert row(page, "API lot assumed") == f"{lots['api']} (assay 99.0 % as is)"
     assert row(page, "API to weigh") == "151.52 mg"
-    assert history_actions(page) == ["batch.created"]
+    assert history_actions(page) == ["Created"]
 
 
 # --- the batch list ---------------------------------------------------------------------------
@@ -783,7 +783,23 @@ def test_an_inspector_may_not_open_a_new_batch(client, users, lots):
 def test_the_batch_page_shows_its_own_history(app, tina, lots, draft):
     record_api(app, draft, lots["api"])
     page = text(tina.get(f"/batches/{draft}"))
-    assert history_actions(page) == ["batch.created", "batch.component_recorded"]
+    assert history_actions(page) == ["Created", "Component recorded"]
+
+
+def test_the_batch_history_reads_as_sentences_with_the_raw_values_behind_details(app, tina, lots, draft):
+    record_api(app, draft, lots["api"])
+    page = text(tina.get(f"/batches/{draft}"))
+    created, component = table_rows(page, "history")
+    assert created[4].startswith(
+        f"Lot number: {draft} Status: draft Formula: LDN-CAP Formula version: 1 Details (6 more) Strength (mg): 1.5"
+    )
+    assert component[4].startswith(f"Lot: {lots['api']} Material: NTX-HCL Role: api Quantity (mg): 151.6")
+    history = section_html(page, "history")
+    assert history.count("<details>") == 2 and history.count("<summary>Details") == 2
+    outside_details = re.sub(r"<details>.*?</details>", "", history, flags=re.S)
+    assert '"strength_mg"' not in outside_details and "strength_mg" in history
+
+
 
 
 def test_an_unknown_batch_is_not_found(tina, lots):
