@@ -199,3 +199,20 @@ def test_the_audit_table_sets_its_column_widths_and_the_filters_share_one_line(r
     assert re.search(r'<table class="striped audit">\s*<colgroup>', page)
     line = re.search(r'<div class="filter-line">(.*?)</div>', page, re.S).group(1)
     assert line.count("<input") == 6 and "<button" in line
+
+
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_the_audit_dates_are_typed_as_iso_text_not_a_browser_date_picker(reviewer, name):
+    page = text(reviewer.get("/audit/", query_string={"from": "2026-11-01", "to": "2026-11-30"}))
+    [tag] = re.findall(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert 'type="text"' in tag
+    assert r'pattern="\d{4}-\d{2}-\d{2}"' in tag
+    assert 'placeholder="YYYY-MM-DD"' in tag
+    assert 'inputmode="numeric"' in tag
+    assert f'value="2026-11-{"01" if name == "from" else "30"}"' in tag
+
+
+def test_a_date_that_is_not_iso_is_refused_naming_the_field_in_words(reviewer):
+    response = reviewer.get("/audit/", query_string={"from": "11/25/2026"})
+    assert response.status_code == 400
+    assert messages(text(response)) == ["From date is not a date."]

@@ -184,13 +184,13 @@ BAD_NEW_BATCH = [
     pytest.param(
         {"strength_mg": "4.6"},
         "strength_mg",
-        "strength_mg must be between 0.5 and 4.5 mg per dose (LDN); got 4.6",
+        "Strength must be between 0.5 and 4.5 mg per dose (LDN); got 4.6",
         id="strength above 4.5 mg",
     ),
     pytest.param(
         {"strength_mg": "0.4"},
         "strength_mg",
-        "strength_mg must be between 0.5 and 4.5 mg per dose (LDN); got 0.4",
+        "Strength must be between 0.5 and 4.5 mg per dose (LDN); got 0.4",
         id="strength below 0.5 mg",
     ),
     pytest.param(
@@ -202,7 +202,7 @@ BAD_NEW_BATCH = [
     pytest.param(
         {"quantity": "-5"},
         "quantity",
-        "quantity must be more than 0 capsules; got -5",
+        "Quantity must be more than 0 capsules; got -5",
         id="negative quantity",
     ),
     pytest.param(
@@ -705,7 +705,7 @@ def test_the_next_page_keeps_the_filters(tina, many):
 def test_a_strength_that_is_not_a_number_is_refused(tina, many):
     response = tina.get("/batches/?strength=abc")
     assert response.status_code == 400
-    assert messages(text(response)) == ["strength must be a number of mg."]
+    assert messages(text(response)) == ["Strength must be a number of mg."]
 
 
 # --- the label, the scan check, who sees what, the history ------------------------------------
@@ -798,8 +798,6 @@ def test_the_batch_history_reads_as_sentences_with_the_raw_values_behind_details
     assert history.count("<details>") == 2 and history.count("<summary>Details") == 2
     outside_details = re.sub(r"<details>.*?</details>", "", history, flags=re.S)
     assert '"strength_mg"' not in outside_details and "strength_mg" in history
-
-
 
 
 def test_an_unknown_batch_is_not_found(tina, lots):
