@@ -1,5 +1,6 @@
 """Template helpers: local times with their zone, BUD and yield marks, and safe query strings."""
 
+import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -8,7 +9,8 @@ from markupsafe import Markup
 
 from qa_app.domain import compounding
 from qa_app.domain.rounding import round_half_up
-from qa_app.services import clock
+from qa_app.field_labels import in_words
+from qa_app.services import audit_text, clock
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
@@ -56,6 +58,40 @@ def duration(minutes: float | None) -> str:
     return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
 
 
+def audit_changes(event) -> list[str]:
+    """An audit event's values as lines, "Strength (mg): 1.5 → 3.0", times in local time."""
+    return audit_text.change_lines(event.old_values, event.new_values, show_time=iso_local_time)
+
+
+ISO_DATE_ATTRIBUTES = {
+    "type": "text",
+    "inputmode": "numeric",
+    "pattern": r"\d{4}-\d{2}-\d{2}",
+    "placeholder": "YYYY-MM-DD",
+    "title": "A date as YYYY-MM-DD, e.g. 2026-11-25",
+    "autocomplete": "off",
+}
+ISO_TIME_ATTRIBUTES = {
+    "type": "text",
+    "inputmode": "numeric",
+    "pattern": r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?",
+    "placeholder": "YYYY-MM-DD HH:MM",
+    "title": "A date and 24-hour time as YYYY-MM-DD HH:MM, e.g. 2026-11-25 14:30",
+    "autocomplete": "off",
+}
+
+
+def iso_date_attributes() -> Markup:
+    """A date typed as YYYY-MM-DD in a text box: a browser's date picker shows its own locale's
+    order (mm/dd/yyyy) beside pages that write ISO dates."""
+    return Markup(" ").join(Markup('{}="{}"').format(k, v) for k, v in ISO_DATE_ATTRIBUTES.items())
+
+
+def pretty_json(value) -> str:
+    """Stored values as indented JSON text for people (escaped by the template like any text)."""
+    return json.dumps(value, indent=1, ensure_ascii=False)
+
+
 def query_args(**changes) -> dict[str, str]:
     """The current query string as url_for arguments, with ``changes`` applied.
 
@@ -73,7 +109,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(iso_local_time, "iso_local_time")
     app.add_template_filter(celsius, "celsius")
     app.add_template_filter(duration, "duration")
+    app.add_template_filter(audit_changes, "audit_changes")
+    app.add_template_filter(audit_text.action_in_words, "action_in_words")
+    app.add_template_filter(audit_text.entity_in_words, "entity_in_words")
+    app.add_template_filter(in_words, "in_words")
+    app.add_template_filter(pretty_json, "pretty_json")
     app.add_template_global(query_args, "query_args")
+    app.add_template_global(iso_date_attributes, "iso_date_attributes")
     app.add_template_global(bud_mark, "bud_mark")
     app.add_template_global(yield_within, "yield_within")
 

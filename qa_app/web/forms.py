@@ -4,15 +4,17 @@ import decimal
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, PasswordField, StringField
+from wtforms import DateField, DecimalField, IntegerField, PasswordField, StringField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, ValidationError
+from wtforms.widgets import TextInput
 
 from qa_app.errors import ServiceError
 from qa_app.extensions import db
 from qa_app.services import clock
 from qa_app.services.signatures import SignatureInput
 from qa_app.validation import local_time, parse_decimal
+from qa_app.web.filters import ISO_DATE_ATTRIBUTES, ISO_TIME_ATTRIBUTES
 
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
 
@@ -38,9 +40,36 @@ def apply_field_errors(form: FlaskForm, exc: ServiceError, aliases: dict[str, st
         form.form_errors.append(exc.message)
 
 
+def _typed_as(attributes: dict[str, str], render_kw: dict | None) -> dict:
+    return {**{k: v for k, v in attributes.items() if k != "type"}, **(render_kw or {})}
+
+
+class IsoDateField(DateField):
+    """A date typed as YYYY-MM-DD in a text box, as every page writes dates (a browser's date
+    picker shows its own locale's order, such as mm/dd/yyyy)."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, render_kw: dict | None = None, **kwargs) -> None:
+        kwargs.setdefault("invalid_value_message", "Use YYYY-MM-DD, e.g. 2026-11-25.")
+        super().__init__(label, validators, render_kw=_typed_as(ISO_DATE_ATTRIBUTES, render_kw), **kwargs)
+
+
 class LocalDateTimeField(DateTimeLocalField):
-    """A time typed as the pharmacy's clocks show it; one the zone skips or repeats on a
-    daylight-saving day is refused beside the field (validation.local_time)."""
+    """A time typed as the pharmacy's clocks show it, YYYY-MM-DD HH:MM on the 24-hour clock in a
+    text box (a browser's own picker may show mm/dd/yyyy and AM/PM); one the zone skips or
+    repeats on a daylight-saving day is refused beside the field (validation.local_time)."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, render_kw: dict | None = None, **kwargs) -> None:
+        kwargs.setdefault(
+            "format", ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+        )
+        kwargs.setdefault(
+            "invalid_value_message", "Use YYYY-MM-DD HH:MM on the 24-hour clock, e.g. 2026-11-25 14:30."
+        )
+        super().__init__(label, validators, render_kw=_typed_as(ISO_TIME_ATTRIBUTES, render_kw), **kwargs)
 
     def post_validate(self, form, validation_stopped: bool) -> None:
         if validation_stopped or self.data is None:

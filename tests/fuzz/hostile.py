@@ -203,6 +203,9 @@ class FormParser(HTMLParser):
             return
         elif tag == "input":
             kind = a.get("type", "text").lower()
+            placeholder = a.get("placeholder", "")
+            if kind == "text" and placeholder.startswith("YYYY-MM-DD"):  # a date typed as ISO text
+                kind = "datetime-local" if "HH:MM" in placeholder else "date"
             numeric = kind == "text" and a.get("inputmode") in ("decimal", "numeric")
             form.kinds[a["name"]] = "number" if numeric else kind
             values = form.fields.setdefault(a["name"], [])

@@ -36,19 +36,19 @@ def exported(client, query: str = "") -> list[list[str]]:
 
 def test_the_audit_page_lists_events_newest_first(reviewer):
     assert event_rows(text(reviewer.get("/audit/"))) == [
-        (5, "rob", "auth.signed_in", "user rob"),
-        (4, "test", "user.created", "user ivan"),
-        (3, "test", "user.created", "user ada"),
-        (2, "test", "user.created", "user rob"),
-        (1, "test", "user.created", "user tina"),
+        (5, "rob", "Signed in", "User rob"),
+        (4, "test", "Created", "User ivan"),
+        (3, "test", "Created", "User ada"),
+        (2, "test", "Created", "User rob"),
+        (1, "test", "Created", "User tina"),
     ]
 
 
 def test_the_audit_page_filters_by_entity_and_key(reviewer):
     page = text(reviewer.get("/audit/", query_string={"entity": "user", "key": "rob"}))
     assert event_rows(page) == [
-        (5, "rob", "auth.signed_in", "user rob"),
-        (2, "test", "user.created", "user rob"),
+        (5, "rob", "Signed in", "User rob"),
+        (2, "test", "Created", "User rob"),
     ]
 
 
@@ -144,3 +144,75 @@ def test_the_chain_check_names_an_event_rewritten_with_every_later_hash_recomput
         "is not the key it was sealed with. The 1 events before it are intact. Preserve the database "
         "as it is and inform the pharmacist in charge."
     ]
+
+
+def change_cells(page: str) -> list[str]:
+    """The Changes cell of each row, as read, "Details" and what it hides left out."""
+    cells = re.findall(r'<td>\s*<ul class="changes">(.*?)</ul>', page, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
+
+
+@pytest.fixture
+def hundred_changes(app, reviewer):
+    """95 recalculations of one batch, each raising the strength from 1.5 to 3.0 mg, after the five
+    events of ``reviewer``: the first page of 100 rows."""
+    from qa_app.extensions import db
+    from qa_app.services import audit
+
+    with app.app_context():
+        for n in range(95):
+            audit.record(
+                "batch.recalculated",
+                "batch",
+                "LDN-261207-001",
+                username="tina",
+                old={"strength_mg": 1.5, "weights_mg": [225.0] * 10, "calculation": {"api_mg": 151.52}},
+                new={"strength_mg": 3.0, "weights_mg": [225.0] * 10, "calculation": {"api_mg": 303.03}},
+                reason=f"Prescription {n} doubled",
+            )
+        db.session.commit()
+    return reviewer
+
+
+def test_a_page_of_a_hundred_events_reads_as_sentences(hundred_changes):
+    page = text(hundred_changes.get("/audit/"))
+    assert len(event_rows(page)) == 100
+    cells = change_cells(page)
+    assert cells[:95] == ["Strength (mg): 1.5 → 3.0 Calculation: API (mg) 151.52 → API (mg) 303.03"] * 95
+    assert cells[95] == "Channel: login"  # rob signing in, before the four users were created
+    assert event_rows(page)[0] == (100, "tina", "Recalculated", "Batch LDN-261207-001")
+
+
+def test_the_raw_values_are_only_behind_a_details_toggle(hundred_changes):
+    page = text(hundred_changes.get("/audit/"))
+    assert page.count("<details>") == 100
+    assert page.count("<summary>Details") == 100
+    outside = re.sub(r"<details>.*?</details>", "", page, flags=re.S)
+    assert "strength_mg" not in outside
+    assert "weights_mg" not in outside
+    details = re.findall(r"<details>(.*?)</details>", page, re.S)[0]
+    assert "batch.recalculated" in details and "&#34;strength_mg&#34;: 3.0" in details
+
+
+def test_the_audit_table_sets_its_column_widths_and_the_filters_share_one_line(reviewer):
+    page = text(reviewer.get("/audit/"))
+    assert re.search(r'<table class="striped audit">\s*<colgroup>', page)
+    line = re.search(r'<div class="filter-line">(.*?)</div>', page, re.S).group(1)
+    assert line.count("<input") == 6 and "<button" in line
+
+
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_the_audit_dates_are_typed_as_iso_text_not_a_browser_date_picker(reviewer, name):
+    page = text(reviewer.get("/audit/", query_string={"from": "2026-11-01", "to": "2026-11-30"}))
+    [tag] = re.findall(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert 'type="text"' in tag
+    assert r'pattern="\d{4}-\d{2}-\d{2}"' in tag
+    assert 'placeholder="YYYY-MM-DD"' in tag
+    assert 'inputmode="numeric"' in tag
+    assert f'value="2026-11-{"01" if name == "from" else "30"}"' in tag
+
+
+def test_a_date_that_is_not_iso_is_refused_naming_the_field_in_words(reviewer):
+    response = reviewer.get("/audit/", query_string={"from": "11/25/2026"})
+    assert response.status_code == 400
+    assert messages(text(response)) == ["From date is not a date."]

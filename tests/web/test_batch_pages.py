@@ -184,13 +184,13 @@ BAD_NEW_BATCH = [
     pytest.param(
         {"strength_mg": "4.6"},
         "strength_mg",
-        "strength_mg must be between 0.5 and 4.5 mg per dose (LDN); got 4.6",
+        "Strength must be between 0.5 and 4.5 mg per dose (LDN); got 4.6",
         id="strength above 4.5 mg",
     ),
     pytest.param(
         {"strength_mg": "0.4"},
         "strength_mg",
-        "strength_mg must be between 0.5 and 4.5 mg per dose (LDN); got 0.4",
+        "Strength must be between 0.5 and 4.5 mg per dose (LDN); got 0.4",
         id="strength below 0.5 mg",
     ),
     pytest.param(
@@ -202,7 +202,7 @@ BAD_NEW_BATCH = [
     pytest.param(
         {"quantity": "-5"},
         "quantity",
-        "quantity must be more than 0 capsules; got -5",
+        "Quantity must be more than 0 capsules; got -5",
         id="negative quantity",
     ),
     pytest.param(
@@ -592,7 +592,7 @@ def test_another_api_lot_outside_the_tolerance_is_not_recorded(app, tina, lots, 
     page = text(tina.get(f"/batches/{draft}"))
     assert row(page, "API lot assumed") == f"{lots['api']} (assay 99.0 % as is)"
     assert row(page, "API to weigh") == "151.52 mg"
-    assert history_actions(page) == ["batch.created"]
+    assert history_actions(page) == ["Created"]
 
 
 def test_the_refusal_page_shows_the_calculation_as_saved(app, tina, lots, draft):
@@ -604,7 +604,7 @@ def test_the_refusal_page_shows_the_calculation_as_saved(app, tina, lots, draft)
     )
     assert row(page, "API lot assumed") == f"{lots['api']} (assay 99.0 % as is)"
     assert row(page, "API to weigh") == "151.52 mg"
-    assert history_actions(page) == ["batch.created"]
+    assert history_actions(page) == ["Created"]
 
 
 # --- the batch list ---------------------------------------------------------------------------
@@ -705,7 +705,7 @@ def test_the_next_page_keeps_the_filters(tina, many):
 def test_a_strength_that_is_not_a_number_is_refused(tina, many):
     response = tina.get("/batches/?strength=abc")
     assert response.status_code == 400
-    assert messages(text(response)) == ["strength must be a number of mg."]
+    assert messages(text(response)) == ["Strength must be a number of mg."]
 
 
 # --- the label, the scan check, who sees what, the history ------------------------------------
@@ -788,7 +788,21 @@ def test_an_inspector_may_not_open_a_new_batch(client, users, lots):
 def test_the_batch_page_shows_its_own_history(app, tina, lots, draft):
     record_api(app, draft, lots["api"])
     page = text(tina.get(f"/batches/{draft}"))
-    assert history_actions(page) == ["batch.created", "batch.component_recorded"]
+    assert history_actions(page) == ["Created", "Component recorded"]
+
+
+def test_the_batch_history_reads_as_sentences_with_the_raw_values_behind_details(app, tina, lots, draft):
+    record_api(app, draft, lots["api"])
+    page = text(tina.get(f"/batches/{draft}"))
+    created, component = table_rows(page, "history")
+    assert created[4].startswith(
+        f"Lot number: {draft} Status: draft Formula: LDN-CAP Formula version: 1 Details (6 more) Strength (mg): 1.5"
+    )
+    assert component[4].startswith(f"Lot: {lots['api']} Material: NTX-HCL Role: api Quantity (mg): 151.6")
+    history = section_html(page, "history")
+    assert history.count("<details>") == 2 and history.count("<summary>Details") == 2
+    outside_details = re.sub(r"<details>.*?</details>", "", history, flags=re.S)
+    assert '"strength_mg"' not in outside_details and "strength_mg" in history
 
 
 def test_an_unknown_batch_is_not_found(tina, lots):

@@ -1,10 +1,10 @@
 """Balance forms: the figures of a USP <41> test, taking a balance out of use, today's check."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from qa_app.web.forms import PlainDecimalField
+from qa_app.web.forms import IsoDateField, PlainDecimalField
 
 
 def _figure(label: str, missing: str) -> PlainDecimalField:
@@ -24,7 +24,7 @@ class EditBalanceForm(FlaskForm):
         "Give the repeatability's standard deviation in mg, e.g. 0.003.",
     )
     capacity_g = _figure("Capacity (g)", "Give the capacity in g, e.g. 220.")
-    qualified_on = DateField("Date of the USP <41> test", validators=[Optional()])
+    qualified_on = IsoDateField("Date of the USP <41> test", validators=[Optional()])
     out_of_use = BooleanField("Out of use (no weighing or check until an admin puts it back)")
     reason = TextAreaField(
         "Reason for the change (kept in the audit trail)",

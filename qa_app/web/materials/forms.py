@@ -1,11 +1,11 @@
 """Forms of the material and lot pages. Numbers are read here and judged by the services."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from qa_app.models import MATERIAL_KINDS
-from qa_app.web.forms import PlainDecimalField, SignatureFields
+from qa_app.web.forms import IsoDateField, PlainDecimalField, SignatureFields
 
 # A wrong signing password is reported as "signature.password"; its field here is sig_password.
 SIGNATURE_ALIASES = {"signature.username": "sig_username", "signature.password": "sig_password"}
@@ -55,8 +55,10 @@ class ReceiveLotForm(FlaskForm):
         validators=[DataRequired("Give the supplier's lot number."), Length(max=100)],
         render_kw={"autocomplete": "off"},
     )
-    expiry_date = DateField("Expiry date", validators=[InputRequired("Give the expiry date.")])
-    received_date = DateField("Received date", validators=[InputRequired("Give the date it was received.")])
+    expiry_date = IsoDateField("Expiry date", validators=[InputRequired("Give the expiry date.")])
+    received_date = IsoDateField(
+        "Received date", validators=[InputRequired("Give the date it was received.")]
+    )
     assay_percent = PlainDecimalField(
         "Assay (%)", places=None, validators=[Optional()], render_kw={"inputmode": "decimal"}
     )

@@ -1,10 +1,10 @@
 """Forms of the review page: the three signed decisions and the export of certificates."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from qa_app.web.forms import SignatureFields
+from qa_app.web.forms import IsoDateField, SignatureFields
 
 REASON = [DataRequired("Give the reason."), Length(max=2000)]
 
@@ -22,5 +22,7 @@ class RecallForm(SignatureFields, FlaskForm):
 
 
 class ExportForm(FlaskForm):
-    date_from = DateField("Issued from (local date)", validators=[InputRequired("Give the first day.")])
-    date_to = DateField("Issued to (local date, included)", validators=[InputRequired("Give the last day.")])
+    date_from = IsoDateField("Issued from (local date)", validators=[InputRequired("Give the first day.")])
+    date_to = IsoDateField(
+        "Issued to (local date, included)", validators=[InputRequired("Give the last day.")]
+    )

@@ -53,7 +53,6 @@ class ManualReadingForm(FlaskForm):
     )
     at = LocalDateTimeField(
         "Read at (local time; default now)",
-        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         validators=[Optional()],
     )
 
