@@ -306,16 +306,20 @@ def refuse(
     raise NotAuthenticated(SIGN_IN_FAILED)
 
 
+USERNAME_MAX = 64  # the audit trail's username column; a longer one is no user's
+
+
 def _record_failure(typed: str, channel: str, now: datetime, why: str | None) -> None:
     user = db.session.scalar(sa.select(User).where(User.username == typed).with_for_update())
     action = "signature.failed" if channel == "signature" else "auth.failed"
     if user is None:
+        shown = typed if len(typed) <= USERNAME_MAX else typed[: USERNAME_MAX - 1] + "…"  # no such user
         audit.record(
             action,
             "user",
-            typed or "(blank)",
-            username=typed or None,
-            new={"channel": channel, "why": "unknown username"},
+            shown or "(blank)",
+            username=shown or None,
+            new={"channel": channel, "why": "unknown username", "typed_length": len(typed)},
         )
         return
     if not user.active:
