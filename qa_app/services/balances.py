@@ -323,7 +323,7 @@ def _judge(balance: Balance, check: BalanceCheck | None, today: date) -> Usabili
 
 def usable_balances(today: date | None = None) -> list[tuple[Balance, Decimal]]:
     """The balances usable now with their minimum weights, the smallest minimum first."""
-    found = [(b, minimum_weight_mg(b)) for b in list_balances(active_only=True) if usability(b, today).usable]
+    found = [(b, minimum_weight_mg(b)) for b, state in states(active_only=True, today=today) if state.usable]
     return sorted(found, key=lambda pair: (pair[1], pair[0].code))
 
 
