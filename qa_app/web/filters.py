@@ -11,6 +11,8 @@ from qa_app.domain import compounding
 from qa_app.domain.rounding import round_half_up
 from qa_app.field_labels import in_words
 from qa_app.services import audit_text, clock
+from qa_app.status_words import status_text
+from qa_app.web.access import may
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
@@ -114,10 +116,12 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(audit_text.entity_in_words, "entity_in_words")
     app.add_template_filter(in_words, "in_words")
     app.add_template_filter(pretty_json, "pretty_json")
+    app.add_template_filter(status_text, "status_text")
     app.add_template_global(query_args, "query_args")
     app.add_template_global(iso_date_attributes, "iso_date_attributes")
     app.add_template_global(bud_mark, "bud_mark")
     app.add_template_global(yield_within, "yield_within")
+    app.add_template_global(may, "may")
 
     @app.context_processor
     def pharmacy():

@@ -7,7 +7,7 @@ from qa_app.errors import ServiceError
 from qa_app.extensions import db
 from qa_app.models.types import utcnow
 from qa_app.services import accounts, alerts
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required
 from qa_app.web.admin.forms import NewUserForm, ReasonForm, RolesForm
 from qa_app.web.auth.forms import AlertsForm
 from qa_app.web.forms import apply_field_errors
@@ -16,14 +16,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/users")
-@roles_required("admin")
+@action_required("users.manage")
 def users():
     """Every account with its roles and whether it can sign in now."""
     return render_template("admin/users.html", users=accounts.list_users(), now=utcnow())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("users.manage")
 def new_user():
     """Create an account; on an error the form comes back with what was typed."""
     form = NewUserForm()
@@ -45,7 +45,7 @@ def new_user():
 
 
 @bp.route("/users/<username>", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("users.manage")
 def user(username: str):
     """One account: change its roles; deactivate, reactivate or unlock it."""
     person = accounts.get_user(username)
@@ -77,7 +77,7 @@ def _alerts_form(person) -> AlertsForm:
 
 
 @bp.route("/users/<username>/alerts", methods=["POST"])
-@roles_required("admin")
+@action_required("users.manage")
 def alerts_of(username: str):
     """Set the e-mail address and the alerts a person receives."""
     person = accounts.get_user(username)
@@ -106,7 +106,7 @@ def alerts_of(username: str):
 
 
 @bp.route("/users/<username>/deactivate", methods=["POST"])
-@roles_required("admin")
+@action_required("users.manage")
 def deactivate(username: str):
     """Deactivate an account; its sessions and tokens stop at once. Nothing is deleted."""
     return _account_action(
@@ -117,7 +117,7 @@ def deactivate(username: str):
 
 
 @bp.route("/users/<username>/reactivate", methods=["POST"])
-@roles_required("admin")
+@action_required("users.manage")
 def reactivate(username: str):
     """Let a deactivated account sign in again."""
     return _account_action(
@@ -128,7 +128,7 @@ def reactivate(username: str):
 
 
 @bp.route("/users/<username>/unlock", methods=["POST"])
-@roles_required("admin")
+@action_required("users.manage")
 def unlock(username: str):
     """End a lockout before its 15 minutes are over."""
     return _account_action(

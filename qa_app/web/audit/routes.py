@@ -4,15 +4,14 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 
 from qa_app.services import audit, audit_trail
 from qa_app.services.pagination import page_args
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-READERS = ("reviewer", "admin", "inspector")
 
 
 @bp.route("/")
-@roles_required(*READERS)
+@action_required("audit.read")
 def events():
     """Every recorded change, newest first, filtered by entity, key, action or user."""
     query = audit_trail.AuditQuery.from_args(request.args)
@@ -22,7 +21,7 @@ def events():
 
 
 @bp.route("/export.csv")
-@roles_required(*READERS)
+@action_required("audit.read")
 def export_csv():
     """The filtered trail as CSV, oldest first, for an inspector's own tools."""
     query = audit_trail.AuditQuery.from_args(request.args)
@@ -34,7 +33,7 @@ def export_csv():
 
 
 @bp.route("/verify")
-@roles_required(*READERS)
+@action_required("audit.read")
 def verify():
     """Recompute the hash chain and say whether any event was altered, removed or reordered."""
     return render_template("audit/verify.html", check=audit.verify_chain(), unsealed_problem=audit.UNSEALED)

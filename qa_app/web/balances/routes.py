@@ -9,8 +9,7 @@ from flask_login import current_user
 from qa_app.domain import weighing
 from qa_app.errors import ServiceError
 from qa_app.services import balances
-from qa_app.services.materials import COMPOUNDERS
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required, may
 from qa_app.web.balances.forms import CheckForm, EditBalanceForm, NewBalanceForm
 from qa_app.web.balances.text import minimum_weight_explained, plain
 from qa_app.web.forms import apply_field_errors
@@ -41,7 +40,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("balance.create")
 def new():
     """Create a balance from its USP <41> figures; it is usable once a check passes today."""
     form = NewBalanceForm()
@@ -65,7 +64,7 @@ def new():
 
 
 @bp.route("/<balance_code>/edit", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("balance.edit")
 def edit(balance_code: str):
     """New figures after a USP <41> test, a new name, or out of use; the reason goes to the audit trail."""
     found = balances.get_balance(balance_code)
@@ -112,7 +111,7 @@ def _render_balance(balance_code: str, form: CheckForm | None = None, status: in
         checks=balances.checks(found, CHECKS_SHOWN),
         check_range=(plain(low), plain(high)),
         form=form or CheckForm(formdata=None),
-        can_check=current_user.has_role(*COMPOUNDERS),
+        can_check=may("balance.check"),
         plain=plain,
     ), status
 
@@ -124,7 +123,7 @@ def balance(balance_code: str):
 
 
 @bp.route("/<balance_code>/checks", methods=["POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("balance.check")
 def record_check(balance_code: str):
     """Today's performance check; a failed one is kept and shown, and the balance is not usable."""
     found = balances.get_balance(balance_code)

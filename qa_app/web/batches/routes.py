@@ -21,7 +21,7 @@ from qa_app.services import (
     storage,
 )
 from qa_app.services.pagination import page_args
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required, may
 from qa_app.web.balances import workstation
 from qa_app.web.batches import trituration_view
 from qa_app.web.batches.forms import (
@@ -43,7 +43,6 @@ from qa_app.web.forms import apply_field_errors
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 
-COMPOUNDERS = ("technician", "reviewer")
 FORMS = {
     "component": ComponentForm,
     "verify": VerifyForm,
@@ -82,7 +81,7 @@ def _formula_choices() -> list[SelectChoice]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("batch.create")
 def new():
     """Open a batch record from an approved formula; the calculation is shown on the next page."""
     form = NewBatchForm()
@@ -147,8 +146,8 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         view=view,
         b=view.batch,
         forms=forms,
-        can_compound=current_user.has_role(*COMPOUNDERS),
-        can_review=current_user.has_role("reviewer"),
+        can_compound=may("batch.compound"),
+        can_review=may("investigation.open"),
         pending_stage1=waiting,
         related=related_batches(view),
         trituration=trituration_view.load(view.batch),
@@ -213,7 +212,7 @@ def _unit_choices(form) -> None:
 
 
 @bp.route("/<lot_number>/components", methods=["POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("batch.compound")
 def add_component(lot_number: str):
     """A scanned lot with its weighed mass, or its count for containers; after a weighing the
     workstation remembers the balance for the next one."""
@@ -239,7 +238,7 @@ def add_component(lot_number: str):
 
 
 @bp.route("/<lot_number>/verify", methods=["POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("batch.compound")
 def verify(lot_number: str):
     """Second-person verification of the API weighing (e-signature, meaning verified)."""
     return _act(
@@ -251,7 +250,7 @@ def verify(lot_number: str):
 
 
 @bp.route("/<lot_number>/weight-check", methods=["POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("batch.compound")
 def weight_check(lot_number: str):
     """Individual capsule content weights (at least 10); a failed check stays on the record."""
     outcome: dict[str, str] = {}
@@ -272,7 +271,7 @@ def weight_check(lot_number: str):
 
 
 @bp.route("/<lot_number>/complete", methods=["POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("batch.compound")
 def complete(lot_number: str):
     """Yield and storage unit: the batch goes to quarantine."""
     return _act(
@@ -292,7 +291,7 @@ def complete(lot_number: str):
 
 
 @bp.route("/<lot_number>/discard", methods=["POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("batch.compound")
 def discard(lot_number: str):
     """Abandon a draft, with the reason."""
     return _act(
@@ -304,7 +303,7 @@ def discard(lot_number: str):
 
 
 @bp.route("/<lot_number>/move", methods=["POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("batch.move")
 def move(lot_number: str):
     """Put the batch in another storage unit."""
     return _act(
@@ -335,7 +334,7 @@ def label(lot_number: str):
 
 
 @bp.route("/<lot_number>/results/<test>", methods=["POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("result.record")
 def add_result(lot_number: str, test: str):
     """One result of one test of the frozen specification; the batch is judged again at once."""
     batch = batches.get_batch(lot_number)
@@ -369,7 +368,7 @@ def add_result(lot_number: str, test: str):
 
 
 @bp.route("/<lot_number>/investigations/<int:result_id>", methods=["POST"])
-@roles_required("reviewer")
+@action_required("investigation.open")
 def open_investigation(lot_number: str, result_id: int):
     """Open an OOS investigation on a failing result, with its retest allowance fixed now."""
     form = OpenInvestigationForm(prefix=f"inv-{result_id}")
@@ -389,7 +388,7 @@ def open_investigation(lot_number: str, result_id: int):
 
 
 @bp.route("/<lot_number>/investigations/<int:investigation_id>/close", methods=["POST"])
-@roles_required("reviewer")
+@action_required("investigation.close")
 def close_investigation(lot_number: str, investigation_id: int):
     """Close an investigation with a signed conclusion (meaning reviewed)."""
     if investigations.get_investigation(investigation_id).batch_id != batches.get_batch(lot_number).id:
@@ -414,7 +413,7 @@ def close_investigation(lot_number: str, investigation_id: int):
 
 
 @bp.route("/import-results", methods=["GET", "POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("result.import")
 def import_results():
     """Upload the contract laboratory's CSV: every row is recorded, or none, with each bad row named."""
     form = ImportForm()

@@ -9,11 +9,9 @@ from wtforms.validators import DataRequired, Length
 
 from qa_app.errors import ServiceError
 from qa_app.services import clock, formulas, product_reviews
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required
 from qa_app.web.forms import PlainIntegerField, SignatureFields, apply_field_errors
 from qa_app.web.formulas.routes import _render_formula, bp
-
-READERS = ("reviewer", "admin", "inspector")
 
 
 class ProductReviewForm(SignatureFields, FlaskForm):
@@ -46,7 +44,7 @@ def _product_reviews() -> dict:
 
 
 @bp.route("/<code>/reviews/<int:year>.pdf")
-@roles_required(*READERS)
+@action_required("product_review.read")
 def review_pdf(code: str, year: int) -> Response:
     """The signed review as stored, or before signing a preview marked DRAFT."""
     doc = product_reviews.document(code, year)
@@ -57,7 +55,7 @@ def review_pdf(code: str, year: int) -> Response:
 
 
 @bp.route("/<code>/reviews", methods=["POST"])
-@roles_required("reviewer")
+@action_required("product_review.sign")
 def sign_review(code: str):
     """Sign a year's review (meaning reviewed) with the conclusions typed."""
     formula = formulas.get_formula(code)

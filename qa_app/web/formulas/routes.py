@@ -6,7 +6,7 @@ from flask_login import current_user
 from qa_app.errors import ServiceError
 from qa_app.models import Formula
 from qa_app.services import formulas, materials
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required
 from qa_app.web.forms import apply_field_errors
 from qa_app.web.formulas.forms import (
     COMPONENTS_HINT,
@@ -22,7 +22,6 @@ from qa_app.web.formulas.forms import (
 
 bp = Blueprint("formulas", __name__, url_prefix="/formulas")
 
-APPROVERS = ("reviewer", "admin")
 HINTS = {"components": COMPONENTS_HINT, "specification": SPECIFICATION_HINT}
 
 
@@ -79,7 +78,7 @@ def _save(form: FormulaForm, save, heading: str, code: str | None = None, notice
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("formula.create")
 def new():
     """A new master formula: version 1, in draft."""
     return _save(
@@ -90,7 +89,7 @@ def new():
 
 
 @bp.route("/<code>/versions/new", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("formula.new_version")
 def new_version(code: str):
     """A new draft version, starting from the newest version's content."""
     formula = formulas.get_formula(code)
@@ -107,7 +106,7 @@ def new_version(code: str):
 
 
 @bp.route("/<code>/approve", methods=["POST"])
-@roles_required(*APPROVERS)
+@action_required("formula.approve")
 def approve(code: str):
     """Approve the newest draft (e-signature, meaning approved); never by its author."""
     formula = formulas.get_formula(code)

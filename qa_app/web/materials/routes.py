@@ -11,7 +11,7 @@ from qa_app.models import LOT_STATUSES, MaterialLot
 from qa_app.reports.labels import LotLabel, lot_label_pdf
 from qa_app.services import batches, clock, materials, recalls, triturations
 from qa_app.services.pagination import page_args, paginate
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required, may
 from qa_app.web.forms import apply_field_errors
 from qa_app.web.materials.forms import (
     ASSAY_HINT,
@@ -28,7 +28,6 @@ from qa_app.web.materials.forms import (
 
 bp = Blueprint("materials", __name__, url_prefix="/lots")
 
-COMPOUNDERS = ("technician", "reviewer")
 
 
 @bp.route("/")
@@ -48,7 +47,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*COMPOUNDERS)
+@action_required("lot.receive")
 def new_lot():
     """Receive a lot into quarantine; on an error the form comes back with what was typed."""
     form = ReceiveLotForm()
@@ -90,7 +89,7 @@ def _approval_problem(lot: MaterialLot) -> str | None:
     """Why approving an intermediate lot would be refused now (its trituration batch misses a
     result, or the reviewer made or verified it): the service's own check, shown before signing.
     Nothing is written; the check's row lock is let go at once."""
-    if lot.produced_by is None or lot.status != "quarantine" or not current_user.has_role("reviewer"):
+    if lot.produced_by is None or lot.status != "quarantine" or not may("lot.approve"):
         return None
     try:
         triturations.check_decision(current_user, lot, "approved")
@@ -147,7 +146,7 @@ def _decide(barcode: str, name: str, form, action, done: str):
 
 
 @bp.route("/<barcode>/approve", methods=["POST"])
-@roles_required("reviewer")
+@action_required("lot.approve")
 def approve(barcode: str):
     """Release a lot from quarantine for use (e-signature, meaning approved)."""
     return _decide(
@@ -160,7 +159,7 @@ def approve(barcode: str):
 
 
 @bp.route("/<barcode>/reject", methods=["POST"])
-@roles_required("reviewer")
+@action_required("lot.reject")
 def reject(barcode: str):
     """Reject a lot in quarantine, with the reason (e-signature, meaning rejected)."""
     return _decide(
@@ -177,7 +176,7 @@ def reject(barcode: str):
 
 def _recall_preview(lot: MaterialLot) -> recalls.RecallPreview | None:
     """What recalling the lot would change, for a reviewer, shown above the recall form."""
-    if lot.status == "recalled" or not current_user.has_role("reviewer"):
+    if lot.status == "recalled" or not may("lot.recall"):
         return None
     return recalls.preview(lot)
 
@@ -190,7 +189,7 @@ def recall_page(barcode: str):
 
 
 @bp.route("/<barcode>/recall", methods=["POST"])
-@roles_required("reviewer")
+@action_required("lot.recall")
 def recall(barcode: str):
     """Recall the lot and everything made from it (e-signature, meaning recalled)."""
     form = RecallLotForm(prefix="recall")
@@ -285,7 +284,7 @@ def material_list():
 
 
 @bp.route("/materials/new", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("material.create")
 def new_material():
     """Create a material; its kind (api, excipient, container) decides what its lots carry."""
     form = NewMaterialForm()
@@ -312,7 +311,7 @@ def new_material():
 
 
 @bp.route("/materials/<material_code>/edit", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("material.edit")
 def edit_material(material_code: str):
     """Change a material's name and, for an API, its monograph assay limits."""
     material = materials.get_material_or_404(material_code)

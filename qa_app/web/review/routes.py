@@ -7,15 +7,12 @@ from flask_login import current_user
 
 from qa_app.errors import ServiceError
 from qa_app.services import certificates, exports, records, release, review
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required, may
 from qa_app.web.forms import apply_field_errors
 from qa_app.web.review.forms import ExportForm, RecallForm, RejectForm, ReleaseForm
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-REVIEWERS = ("reviewer",)
-AUDIT_READERS = ("reviewer", "admin", "inspector")
-EXPORTERS = exports.EXPORTERS
 FORMS = {"release": ReleaseForm, "reject": RejectForm, "recall": RecallForm}
 
 
@@ -24,7 +21,7 @@ def _render(lot_number: str, submitted: tuple[str, object] | None = None, status
     forms = {name: cls(formdata=None, prefix=name) for name, cls in FORMS.items()}
     if submitted is not None:
         forms[submitted[0]] = submitted[1]
-    can_review = current_user.has_role(*REVIEWERS)
+    can_review = may("batch.release")
     return render_template(
         "review/page.html",
         r=checked,
@@ -32,7 +29,7 @@ def _render(lot_number: str, submitted: tuple[str, object] | None = None, status
         forms=forms,
         can_review=can_review,
         releaser_problem=review.releaser_problem(current_user, checked.batch) if can_review else None,
-        can_read_audit=current_user.has_role(*AUDIT_READERS),
+        can_read_audit=may("audit.read"),
     ), status
 
 
@@ -58,7 +55,7 @@ def _decide(lot_number: str, name: str, action: Callable, done: str):
 
 
 @bp.route("/<lot_number>/release", methods=["POST"])
-@roles_required(*REVIEWERS)
+@action_required("batch.release")
 def release_batch(lot_number: str):
     """Release with an e-signature (meaning released); certificate version 1 is issued."""
     issued: dict[str, str] = {}
@@ -74,7 +71,7 @@ def release_batch(lot_number: str):
 
 
 @bp.route("/<lot_number>/reject", methods=["POST"])
-@roles_required(*REVIEWERS)
+@action_required("batch.reject")
 def reject_batch(lot_number: str):
     """Reject with an e-signature (meaning rejected) and the reason."""
     return _decide(
@@ -86,7 +83,7 @@ def reject_batch(lot_number: str):
 
 
 @bp.route("/<lot_number>/recall", methods=["POST"])
-@roles_required(*REVIEWERS)
+@action_required("batch.recall")
 def recall_batch(lot_number: str):
     """Recall a released batch with an e-signature (meaning recalled); its certificate is revoked."""
     return _decide(
@@ -123,7 +120,7 @@ def record_pdf(lot_number: str):
 
 
 @bp.route("/exports", methods=["GET", "POST"])
-@roles_required(*EXPORTERS)
+@action_required("certificates.export")
 def export_list():
     """Start a ZIP of the certificates issued in a date range; earlier exports are listed."""
     form = ExportForm()
@@ -142,14 +139,14 @@ def export_list():
 
 
 @bp.route("/exports/<int:export_id>")
-@roles_required(*EXPORTERS)
+@action_required("certificates.export")
 def export(export_id: int):
     """The export's progress; the page advances it while it is open (htmx), or with a button."""
     return render_template("review/export.html", export=exports.get(export_id))
 
 
 @bp.route("/exports/<int:export_id>/advance", methods=["POST"])
-@roles_required(*EXPORTERS)
+@action_required("certificates.export")
 def export_advance(export_id: int):
     """Append the next certificates to the ZIP and answer with the progress (a fragment for htmx)."""
     try:
@@ -163,7 +160,7 @@ def export_advance(export_id: int):
 
 
 @bp.route("/exports/<int:export_id>/download")
-@roles_required(*EXPORTERS)
+@action_required("certificates.export")
 def export_download(export_id: int):
     """The finished ZIP: one PDF per certificate and manifest.csv."""
     current = exports.get(export_id)

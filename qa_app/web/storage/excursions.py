@@ -8,7 +8,7 @@ from qa_app.errors import InvalidInput, ServiceError
 from qa_app.services import excursions, storage, storage_view
 from qa_app.services.excursions import DispositionInput
 from qa_app.services.pagination import page_args, paginate
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required, may
 from qa_app.web.forms import apply_field_errors
 from qa_app.web.storage.forms import AcknowledgeForm, DispositionForm
 from qa_app.web.storage.routes import bp, chart_svg
@@ -69,7 +69,7 @@ def _render_excursion(excursion_id: int, submitted: tuple[str, object] | None = 
         e=excursion,
         chart=chart,
         forms=forms,
-        can_review=current_user.has_role("reviewer"),
+        can_review=may("excursion.acknowledge"),
     ), status
 
 
@@ -87,7 +87,7 @@ def _refused(excursion_id: int, name: str, form, exc: ServiceError):
 
 
 @bp.route("/excursions/<int:excursion_id>/acknowledge", methods=["POST"])
-@roles_required("reviewer")
+@action_required("excursion.acknowledge")
 def acknowledge_excursion(excursion_id: int):
     """A reviewer has seen the excursion and says what was found or done (audited)."""
     form = AcknowledgeForm()
@@ -102,7 +102,7 @@ def acknowledge_excursion(excursion_id: int):
 
 
 @bp.route("/excursions/<int:excursion_id>/dispositions/<lot_number>", methods=["POST"])
-@roles_required("reviewer")
+@action_required("excursion.disposition")
 def record_disposition(excursion_id: int, lot_number: str):
     """A reviewer's signed decision for one batch (meaning reviewed): acceptable lifts the hold,
     reject rejects the batch."""

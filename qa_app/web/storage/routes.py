@@ -15,7 +15,7 @@ from qa_app.services import clock, readings, storage, storage_view, tokens
 from qa_app.services.excursions import states as excursion_states
 from qa_app.services.pagination import page_args
 from qa_app.validation import EARLIEST, LATEST
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required, may
 from qa_app.web.batches.forms import local_moment
 from qa_app.web.forms import apply_field_errors
 from qa_app.web.storage.forms import (
@@ -29,7 +29,6 @@ from qa_app.web.storage.forms import (
 
 bp = Blueprint("storage", __name__, url_prefix="/storage")
 
-RECORDERS = ("technician", "reviewer")
 
 
 def limits_text(min_c: float, max_c: float) -> str:
@@ -45,7 +44,7 @@ def units():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required("admin")
+@action_required("storage.create_unit")
 def new_unit():
     """Create a storage unit; on an error the form comes back with what was typed."""
     form = NewUnitForm()
@@ -172,7 +171,7 @@ def _render_unit(
         shown["manual"].at.data = (
             clock.utcnow().astimezone(clock.zone()).replace(second=0, microsecond=0, tzinfo=None)
         )
-    is_admin = current_user.has_role("admin")
+    is_admin = may("storage.device_tokens")
     chart = chart_svg(
         unit,
         view.series,
@@ -194,7 +193,7 @@ def _render_unit(
         limits_text=limits_text,
         forms=shown,
         bad_rows=bad_rows or [],
-        can_record=current_user.has_role(*RECORDERS),
+        can_record=may("storage.record_readings"),
         is_admin=is_admin,
         device_tokens=tokens.device_tokens(unit.code) if is_admin else [],
         new_token=new_token,
@@ -218,7 +217,7 @@ def _unit_url(unit_code: str, anchor: str, **args) -> str:
 
 
 @bp.route("/<unit_code>/readings/upload", methods=["POST"])
-@roles_required(*RECORDERS)
+@action_required("storage.record_readings")
 def upload_readings(unit_code: str):
     """A logger's CSV: every row stored or none, each bad row named with its fix."""
     form = UploadReadingsForm()
@@ -267,7 +266,7 @@ def _place_problems(form: ManualReadingForm, rows: list[dict]) -> None:
 
 
 @bp.route("/<unit_code>/readings/manual", methods=["POST"])
-@roles_required(*RECORDERS)
+@action_required("storage.record_readings")
 def manual_reading(unit_code: str):
     """The twice-daily reading from the unit's display; the time defaults to now."""
     form = ManualReadingForm()
@@ -294,7 +293,7 @@ def manual_reading(unit_code: str):
 
 
 @bp.route("/<unit_code>/device-tokens", methods=["POST"])
-@roles_required("admin")
+@action_required("storage.device_tokens")
 def issue_device_token(unit_code: str):
     """A token for one sensor of this unit; its secret is shown on this answer only."""
     form = DeviceTokenForm()
@@ -309,7 +308,7 @@ def issue_device_token(unit_code: str):
 
 
 @bp.route("/<unit_code>/device-tokens/<int:token_id>/revoke", methods=["POST"])
-@roles_required("admin")
+@action_required("storage.device_tokens")
 def revoke_device_token(unit_code: str, token_id: int):
     """Stop a sensor's token at once; the readings it sent stay."""
     form = RevokeTokenForm()

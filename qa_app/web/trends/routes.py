@@ -15,12 +15,11 @@ from qa_app.extensions import db
 from qa_app.models import Batch, Formula, FormulaVersion, TrendSignal
 from qa_app.reports.trend_chart import RULE_WORDS, ChartPoint, individuals_chart, moving_range_chart
 from qa_app.services import trend_filters, trends
-from qa_app.web.access import roles_required
+from qa_app.web.access import action_required, may
 from qa_app.web.forms import apply_field_errors
 
 bp = Blueprint("trends", __name__, url_prefix="/trends")
 
-READERS = ("reviewer", "admin", "inspector")
 UNITS = {"assay": "% LC", "cu_av": "AV", "weight_rsd": "% RSD", "yield": "%"}
 DECIMALS = {"assay": 1, "cu_av": 1, "weight_rsd": 2, "yield": 1}
 FILTER_FIELDS = ("strength", "attribute", "from", "to")
@@ -48,7 +47,7 @@ def rule_text(rule: int) -> str:
 
 
 @bp.route("/")
-@roles_required(*READERS)
+@action_required("trend.read")
 def index():
     """Every formula with the number of its signals waiting for a reviewer."""
     open_count = (
@@ -140,7 +139,7 @@ def _render(code: str, forms: dict[int, FlaskForm] | None = None, status: int = 
     for index, rule in signals:
         rules_at.setdefault(index, []).append(rule)
     stored = trends.signals_of(formula)
-    can_acknowledge = current_user.has_role("reviewer")
+    can_acknowledge = may("trend.acknowledge")
     shown_forms = {s.id: _form(s.id) for s in stored if s.acknowledged_at is None and can_acknowledge}
     shown_forms.update(forms or {})
     return (
@@ -171,7 +170,7 @@ def _render(code: str, forms: dict[int, FlaskForm] | None = None, status: int = 
 
 
 @bp.route("/<code>")
-@roles_required(*READERS)
+@action_required("trend.read")
 def formula(code: str):
     """One formula's trend of an attribute: the I and MR charts with their limits, the
     specification limits and the signals marked, the capability, and the stored signals."""
@@ -179,7 +178,7 @@ def formula(code: str):
 
 
 @bp.route("/<code>/signals/<int:signal_id>/acknowledge", methods=["POST"])
-@roles_required("reviewer")
+@action_required("trend.acknowledge")
 def acknowledge(code: str, signal_id: int):
     """A reviewer has looked at the signal and says what was found or done (audited)."""
     form = _form(signal_id, formdata=True)
