@@ -1,14 +1,16 @@
 """What each person has to do next, for the home page."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from qa_app.extensions import db
 from qa_app.models import (
+    Balance,
     Batch,
     BatchLocation,
     Disposition,
@@ -16,28 +18,66 @@ from qa_app.models import (
     FormulaVersion,
     Investigation,
     MaterialLot,
+    TrendSignal,
     User,
 )
-from qa_app.services import clock, judgement, stays
+from qa_app.services import balances, clock, judgement, stays
 
 OPEN_STATUSES = ("draft", "quarantine", "on_hold", "awaiting_release")
 LIMIT = 50
 
 
-def _batches(stmt: sa.Select) -> list[Batch]:
-    stmt = stmt.options(so.joinedload(Batch.formula_version).joinedload(FormulaVersion.formula)).limit(LIMIT)
-    return list(db.session.scalars(stmt))
+T = TypeVar("T")
 
 
-def my_drafts(user: User) -> list[Batch]:
+@dataclass(frozen=True)
+class Worklist(Generic[T]):
+    """The first ``LIMIT`` items of a list and how many there are in all (for a heading's count)."""
+
+    items: list[T]
+    total: int
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    @property
+    def more(self) -> int:
+        """How many are not listed."""
+        return self.total - len(self.items)
+
+
+def _total(stmt: sa.Select, listed: int) -> int:
+    if listed < LIMIT:
+        return listed
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+
+
+def _listed(stmt: sa.Select, *options) -> Worklist:
+    """Whole rows (one entity a row) of ``stmt``, the first ``LIMIT``, with the total."""
+    items = list(db.session.scalars(stmt.options(*options).limit(LIMIT)))
+    return Worklist(items, _total(stmt, len(items)))
+
+
+def _batches(stmt: sa.Select) -> Worklist[Batch]:
+    return _listed(stmt, so.joinedload(Batch.formula_version).joinedload(FormulaVersion.formula))
+
+
+def my_drafts(user: User) -> Worklist[Batch]:
     """Drafts this person opened, oldest first: the work still on the bench."""
     return _batches(
         sa.select(Batch).where(Batch.status == "draft", Batch.compounded_by_id == user.id).order_by(Batch.id)
     )
 
 
-def drafts_to_verify(user: User) -> list[Batch]:
-    """Other people's drafts whose API weighing waits for a second person."""
+def drafts_to_verify(user: User) -> Worklist[Batch]:
+    """Other people's drafts whose API weighing waits for a second person: this person may verify
+    them, since nobody verifies their own weighing."""
     return _batches(
         sa.select(Batch)
         .where(Batch.status == "draft", Batch.compounded_by_id != user.id, Batch.api_verified_by_id.is_(None))
@@ -46,26 +86,22 @@ def drafts_to_verify(user: User) -> list[Batch]:
     )
 
 
-def lots_in_quarantine() -> list[MaterialLot]:
-    stmt = (
-        sa.select(MaterialLot).where(MaterialLot.status == "quarantine").order_by(MaterialLot.id).limit(LIMIT)
-    )
-    return list(db.session.scalars(stmt))
+def lots_in_quarantine() -> Worklist[MaterialLot]:
+    """Received lots waiting for a reviewer's approval, oldest first."""
+    return _listed(sa.select(MaterialLot).where(MaterialLot.status == "quarantine").order_by(MaterialLot.id))
 
 
-def formula_drafts(user: User) -> list[FormulaVersion]:
+def formula_drafts(user: User) -> Worklist[FormulaVersion]:
     """Formula versions waiting for approval by someone other than their author."""
     stmt = (
         sa.select(FormulaVersion)
         .where(FormulaVersion.status == "draft", FormulaVersion.authored_by_id != user.id)
-        .options(so.joinedload(FormulaVersion.formula))
         .order_by(FormulaVersion.id)
-        .limit(LIMIT)
     )
-    return list(db.session.scalars(stmt))
+    return _listed(stmt, so.joinedload(FormulaVersion.formula))
 
 
-def near_bud(days: int = 14) -> list[Batch]:
+def near_bud(days: int = 14) -> Worklist[Batch]:
     """Unfinished batches whose BUD is within ``days`` days, or already past, nearest first."""
     horizon = clock.today() + timedelta(days=days)
     return _batches(
@@ -75,7 +111,7 @@ def near_bud(days: int = 14) -> list[Batch]:
     )
 
 
-def awaiting_results() -> list[Batch]:
+def awaiting_results() -> Worklist[Batch]:
     """Completed batches still waiting for results, oldest first."""
     return _batches(sa.select(Batch).where(Batch.status == "quarantine").order_by(Batch.id))
 
@@ -84,8 +120,8 @@ def awaiting_results() -> list[Batch]:
 class ReviewQueue:
     """The reviewer's decisions in waiting: batches to release, and batches held, with why."""
 
-    awaiting_release: list[Batch]
-    on_hold: list[tuple[Batch, list[dict[str, Any]]]]
+    awaiting_release: Worklist[Batch]
+    on_hold: Worklist[tuple[Batch, list[dict[str, Any]]]]
 
 
 def review_queue() -> ReviewQueue:
@@ -96,33 +132,78 @@ def review_queue() -> ReviewQueue:
     order = (Batch.bud, Batch.compounded_at, Batch.id)
     ready = _batches(sa.select(Batch).where(Batch.status == "awaiting_release").order_by(*order))
     held = _batches(sa.select(Batch).where(Batch.status == "on_hold").order_by(*order))
-    return ReviewQueue(ready, [(b, judgement.holds(b, judgement.evidence(b.id))) for b in held])
+    holds = [(b, judgement.holds(b, judgement.evidence(b.id))) for b in held]
+    return ReviewQueue(ready, Worklist(holds, held.total))
 
 
-def open_investigations() -> list[tuple[Investigation, str]]:
+def open_investigations() -> Worklist[tuple[Investigation, str]]:
     """Open OOS investigations with the lot number of their batch, oldest first."""
     stmt = (
         sa.select(Investigation, Batch.lot_number)
         .join(Batch, Batch.id == Investigation.batch_id)
         .where(Investigation.status == "open")
         .order_by(Investigation.id)
-        .limit(LIMIT)
     )
-    return [(inv, lot) for inv, lot in db.session.execute(stmt)]
+    rows = [(inv, lot) for inv, lot in db.session.execute(stmt.limit(LIMIT))]
+    return Worklist(rows, _total(stmt, len(rows)))
 
 
-def open_excursions() -> list[Excursion]:
+def open_excursions() -> Worklist[Excursion]:
     """Excursions no reviewer has acknowledged yet, oldest first."""
     stmt = (
         sa.select(Excursion)
         .where(Excursion.withdrawn_at.is_(None), Excursion.acknowledged_at.is_(None))
         .order_by(Excursion.start, Excursion.id)
-        .limit(LIMIT)
     )
-    return list(db.session.scalars(stmt))
+    return _listed(stmt)
 
 
-def awaiting_disposition() -> list[tuple[Batch, Excursion]]:
+def open_trend_signals() -> Worklist[TrendSignal]:
+    """Trend signals no reviewer has acknowledged yet, oldest first."""
+    return _listed(
+        sa.select(TrendSignal).where(TrendSignal.acknowledged_at.is_(None)).order_by(TrendSignal.id)
+    )
+
+
+@dataclass(frozen=True)
+class BalanceChecks:
+    """Today's daily checks: balances still needing theirs (none today, one older than a change
+    of the balance, or one that failed: the reason says which), balances checked and usable, and
+    those out of use, each with its state."""
+
+    to_check: list[tuple[Balance, balances.Usability]]
+    checked: list[tuple[Balance, balances.Usability]]
+    out_of_use: list[tuple[Balance, balances.Usability]]
+
+    @property
+    def total(self) -> int:
+        return len(self.to_check) + len(self.checked) + len(self.out_of_use)
+
+    def rows(self) -> list[tuple[Balance, balances.Usability, str]]:
+        """Every balance with its state and ``to_check``, ``checked`` or ``out_of_use``: the ones
+        to check first, each group by code."""
+        return [
+            *((b, u, "to_check") for b, u in self.to_check),
+            *((b, u, "checked") for b, u in self.checked),
+            *((b, u, "out_of_use") for b, u in self.out_of_use),
+        ]
+
+
+def balance_checks(today: date | None = None) -> BalanceChecks:
+    """Which balances are checked today, which still need their daily check, which are out of use
+    (the balances' own reading of today's checks, in one statement)."""
+    groups: dict[str, list[tuple[Balance, balances.Usability]]] = {
+        "to_check": [],
+        "checked": [],
+        "out_of_use": [],
+    }
+    for balance, state in balances.states(today=today):
+        group = "out_of_use" if not balance.active else "checked" if state.usable else "to_check"
+        groups[group].append((balance, state))
+    return BalanceChecks(**groups)
+
+
+def awaiting_disposition() -> Worklist[tuple[Batch, Excursion]]:
     """Unreleased batches with an excursion that needs their disposition, in one statement
     (the rule of :func:`qa_app.services.stays.pending_dispositions`, for every batch at once)."""
     placed = stays.stays_subquery()
@@ -153,4 +234,4 @@ def awaiting_disposition() -> list[tuple[Batch, Excursion]]:
     pairs = {}  # a batch moved out and back during one excursion meets it twice
     for batch, excursion in db.session.execute(stmt):
         pairs.setdefault((batch.id, excursion.id), (batch, excursion))
-    return list(pairs.values())
+    return Worklist(list(pairs.values()), len(pairs))

@@ -96,4 +96,3 @@ def roles_required(*roles: str) -> Callable:
 def action_required(action: str) -> Callable:
     """Only people who :func:`may` take ``action`` reach the view (403 otherwise)."""
     return roles_required(*roles_for(action))
-

@@ -138,7 +138,7 @@ def test_the_acknowledgement_shows_the_reviewer_and_the_comment(app, client, pow
     assert 'id="acknowledge"' not in page
     assert (
         section(text(client.get("/")), "excursions-h")
-        == "Open excursions No excursion waits for acknowledgement."
+        == "Open excursions (0) No excursion waits for acknowledgement."
     )
     open_list = text(client.get("/storage/excursions?open=open"))
     assert "No excursion matches these filters." in open_list
@@ -192,7 +192,7 @@ def test_an_acceptable_disposition_lifts_the_hold(app, client, power_cut_in_the_
     sign_in(client, "rob")
     home = text(client.get("/"))
     assert section(home, "dispositions-h").startswith(
-        f"Batches waiting for an excursion disposition {lot} (on hold) — excursion {excursion} in FRIDGE-1"
+        f"Batches waiting for an excursion disposition (1) {lot} (on hold) — excursion {excursion} in FRIDGE-1"
     )
 
     response = client.post(

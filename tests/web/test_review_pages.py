@@ -217,11 +217,11 @@ def test_the_home_page_queue_shows_ready_and_held_batches_with_what_holds_them(s
     in_app(shared_app, record, held, "assay", 85.0)
 
     page = text(signed_in(shared_app, "rob").get("/"))
-    queue = words(re.search(r'<section aria-labelledby="queue-h">(.*?)</section>', page, re.S)[1])
+    awaiting = words(re.search(r'<section aria-labelledby="release-h">(.*?)</section>', page, re.S)[1])
+    on_hold = words(re.search(r'<section aria-labelledby="holds-h">(.*?)</section>', page, re.S)[1])
 
-    assert ready in queue.split("On hold")[0]
-    on_hold = queue.split("On hold")[1]
-    assert held in on_hold
+    assert ready in awaiting and held not in awaiting
+    assert held in on_hold and ready not in on_hold
     assert "assay result" in on_hold and "is out of specification" in on_hold
 
 

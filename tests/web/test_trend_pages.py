@@ -102,7 +102,7 @@ def test_a_signal_is_marked_listed_on_the_home_and_acknowledged_with_a_comment(a
     sign_in(client, "rob")
     home = text(client.get("/"))
     assert section(home, "trend-signals-h").startswith(
-        f"Open trend signals LDN-CAP 1.5 mg, Assay (% LC) — Rule 2: nine points in a row on one side of "
+        f"Open trend signals (1) LDN-CAP 1.5 mg, Assay (% LC) — Rule 2: nine points in a row on one side of "
         f"the centre, at batch {last}, detected "
     )
     assert 'href="/trends/LDN-CAP?attribute=assay&amp;strength=1.5#signal-' in section_html(
@@ -139,7 +139,7 @@ def test_a_signal_is_marked_listed_on_the_home_and_acknowledged_with_a_comment(a
     assert COMMENT in section(page, "signals")
     assert 'class="acknowledge-signal"' not in page
     assert section(text(client.get("/")), "trend-signals-h") == (
-        "Open trend signals No trend signal waits for acknowledgement."
+        "Open trend signals (0) No trend signal waits for acknowledgement."
     )
 
 

@@ -9,7 +9,6 @@ from qa_app.web.access import action_required
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-
 @bp.route("/")
 @action_required("audit.read")
 def events():

@@ -29,7 +29,6 @@ from qa_app.web.materials.forms import (
 bp = Blueprint("materials", __name__, url_prefix="/lots")
 
 
-
 @bp.route("/")
 def index():
     """Lots, newest first: filter by status and material, search by barcode or supplier lot."""

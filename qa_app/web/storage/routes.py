@@ -30,7 +30,6 @@ from qa_app.web.storage.forms import (
 bp = Blueprint("storage", __name__, url_prefix="/storage")
 
 
-
 def limits_text(min_c: float, max_c: float) -> str:
     """Limits as the pages show them: 2.0–8.0 °C, and −25.0…−10.0 °C with true minus signs."""
     low, high = (f"{value:.1f}".replace("-", "\u2212") for value in (min_c, max_c))
