@@ -114,7 +114,7 @@ def test_late_readings_leave_the_held_excursion_on_its_page(app, client, lots):
     assert heading(page) == f"Excursion {excursion} in FRIDGE-1 needs disposition"
     assert "withdrawn" not in heading(page)
     assert "late data never lift a hold" in row_of(page, "Classification")
-    assert f"{lot} on hold Held until a reviewer records a disposition." in section(page, "batches")
+    assert f"{lot} On hold Held until a reviewer records a disposition." in section(page, "batches")
 
 
 def test_a_signed_disposition_makes_the_excursion_read_dispositioned(app, client, power_cut_in_the_fridge):

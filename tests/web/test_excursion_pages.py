@@ -111,7 +111,7 @@ def test_the_excursion_page_gives_its_numbers_and_why_it_needs_a_disposition(
     chart = section_html(page, "numbers")
     assert 'aria-labelledby="excursion-chart-title excursion-chart-desc"' in chart
     assert 'class="excursion excursion-needs_disposition"' in chart
-    assert f"{lot} on hold Held until a reviewer records a disposition." in section(page, "batches")
+    assert f"{lot} On hold Held until a reviewer records a disposition." in section(page, "batches")
     # the inspector reads, but finds no form to act with
     assert "Open: waiting for a reviewer's acknowledgement." in section(page, "acknowledgement")
     assert 'id="acknowledge"' not in page
@@ -205,7 +205,7 @@ def test_an_acceptable_disposition_lifts_the_hold(app, client, power_cut_in_the_
         f"Disposition for {lot} recorded and signed: acceptable; the hold for this excursion is lifted."
     ]
     shown = section(page, "batches")
-    assert f"{lot} quarantine Disposition: acceptable, signed by Rob Reviewer, PharmD (rob) at " in shown
+    assert f"{lot} In quarantine Disposition: acceptable, signed by Rob Reviewer, PharmD (rob) at " in shown
     assert JUSTIFICATION in shown
     assert f'id="disposition-{lot}"' not in page
     assert batch_status(app, lot) == "quarantine"
@@ -262,7 +262,7 @@ def test_a_released_batch_is_listed_for_follow_up_without_a_form(app, client, lo
     sign_in(client, "rob")
     page = text(client.get(f"/storage/excursions/{excursion}"))
     assert section(page, "batches") == (
-        f"Batches in SHELF-1 during the excursion {lot} released released: follow up "
+        f"Batches in SHELF-1 during the excursion {lot} Released released: follow up "
         "Already released before a disposition could hold it: follow up (recall if needed)."
     )
     assert f'id="disposition-{lot}"' not in page

@@ -141,7 +141,7 @@ def test_the_reviewer_approves_a_lot_with_the_signature(app, client, lots):
     assert response.status_code == 302
     page = text(client.get(f"/lots/{barcode}"))
     assert messages(page) == [f"Lot {barcode} approved and signed."]
-    assert "approved by Rob Reviewer, PharmD" in page
+    assert "Approved by Rob Reviewer, PharmD" in page
     assert '<span class="mark-pass">usable</span>' in page
     assert status_of(app, barcode) == "approved"
 

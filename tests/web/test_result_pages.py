@@ -245,7 +245,7 @@ def test_phase_one_without_a_laboratory_cause_is_sent_on_to_phase_two(client, lo
     assert field_error(page, f"close-{investigation}-phase") == "Continue as phase II."
     assert f"OOS investigation {investigation} on assay is open (phase II)." in results_section(page)
     assert "Other batches sharing the API lot or formula version" in page
-    assert f"{sibling} (quarantine; shares API lot and formula version)" in words(page)
+    assert f"{sibling} (in quarantine; shares API lot and formula version)" in words(page)
 
 
 def test_an_investigation_is_closed_only_on_its_own_batch_page(client, lot, shared_app):

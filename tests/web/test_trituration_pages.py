@@ -187,7 +187,7 @@ def test_the_batch_page_shows_the_lot_it_made(app, client, lots):
     sign_in(client, "tina")
     page = text(client.get(f"/batches/{lot_number}"))
     assert row(page, "Makes") == (
-        f"lot {barcode} of NTX-TRIT10, quarantine — approve it on the lot page once the results are in; "
+        f"lot {barcode} of NTX-TRIT10, in quarantine — approve it on the lot page once the results are in; "
         "the batch is released with it"
     )
     assert f'<a href="/lots/{barcode}">{barcode}</a>' in page
@@ -239,8 +239,8 @@ def test_the_lot_pages_show_where_used_both_ways(app, client, lots):
 
     api_page = text(client.get(f"/lots/{lots['api']}"))
     assert table_rows(section(api_page, "where-used")) == [
-        [trit_batch, "trituration", "released", "directly"],
-        [capsule_batch, "capsule", "draft", f"lot {trit_lot}"],
+        [trit_batch, "trituration", "Released", "directly"],
+        [capsule_batch, "capsule", "Draft", f"lot {trit_lot}"],
     ]
     assert f'<a href="/lots/{trit_lot}">{trit_lot}</a>' in section(api_page, "where-used")
     assert f'<a href="/batches/{capsule_batch}">{capsule_batch}</a>' in section(api_page, "where-used")
@@ -258,7 +258,7 @@ def test_the_lot_pages_show_where_used_both_ways(app, client, lots):
         f'<a href="/lots/{lots["api"]}">NTX-HCL lot {lots["api"]} (Medisca, supplier lot N1)</a>'
         in section(page, "chain")
     )
-    assert table_rows(section(page, "where-used")) == [[capsule_batch, "capsule", "draft", "directly"]]
+    assert table_rows(section(page, "where-used")) == [[capsule_batch, "capsule", "Draft", "directly"]]
     assert table_rows(section(page, "made-from")) == [
         [trit_batch, "NTX-HCL", "api", lots["api"], "Medisca (N1)", "1010.1 mg"],
         [trit_batch, "MCC", "filler", lots["mcc"], "Medisca (M1)", "8989.9 mg"],
