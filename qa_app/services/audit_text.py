@@ -41,25 +41,37 @@ def entity_in_words(entity_type: str) -> str:
     return field_label(entity_type, unit=False)
 
 
-def value_in_words(value: Any, show_time: Callable[[str], str] | None = None) -> str:
+def value_in_words(
+    value: Any,
+    show_time: Callable[[str], str] | None = None,
+    spell_out: Callable[[Any], str] | None = None,
+) -> str:
     """One value, short: "—" for none, yes/no, a number as stored, a list of up to three items
-    ("10 values" beyond), a small record as "Status pass; Value 100.0" ("8 fields" beyond)."""
+    ("10 values" beyond), a small record as "Status pass; Value 100.0" ("8 fields" beyond).
+
+    ``spell_out`` says in full a value that would be shortened: a long number, text or digest, a
+    long list, a big record (a printed record, which has no "Details" to open, gives it)."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
         text = repr(value)
-        return text if len(text) <= 10 else f"{value:.6g}"
+        if len(text) <= 10:
+            return text
+        return spell_out(value) if spell_out is not None else f"{value:.6g}"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return _text(value, show_time)
+        shown = _text(value, show_time)
+        return spell_out(value) if spell_out is not None and shown.endswith("…") else shown
     if isinstance(value, list | tuple):
         if not value:
             return "none"
         if len(value) <= MAX_LISTED and all(not isinstance(v, list | tuple | dict) for v in value):
             return ", ".join(value_in_words(v, show_time) for v in value)
+        if spell_out is not None:
+            return spell_out(value)
         return f"{len(value)} values" if len(value) != 1 else "1 value"
     if isinstance(value, dict):
         if not value:
@@ -68,6 +80,8 @@ def value_in_words(value: Any, show_time: Callable[[str], str] | None = None) ->
             not isinstance(v, list | tuple | dict) for v in value.values()
         ):
             return "; ".join(f"{field_label(k)} {value_in_words(v, show_time)}" for k, v in value.items())
+        if spell_out is not None:
+            return spell_out(value)
         return f"{len(value)} fields" if len(value) != 1 else "1 field"
     return _text(str(value), show_time)
 
@@ -85,7 +99,12 @@ def _text(value: str, show_time: Callable[[str], str] | None) -> str:
     return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
 
 
-def change_lines(old: Any, new: Any, show_time: Callable[[str], str] | None = None) -> list[str]:
+def change_lines(
+    old: Any,
+    new: Any,
+    show_time: Callable[[str], str] | None = None,
+    spell_out: Callable[[Any], str] | None = None,
+) -> list[str]:
     """What an event changed or recorded, a line a field, in the order the event gives them.
 
     A field in both ``old`` and ``new`` reads "Label: old → new" (nothing when they are equal);
@@ -93,19 +112,21 @@ def change_lines(old: Any, new: Any, show_time: Callable[[str], str] | None = No
     """
     old = _as_fields(old)
     new = _as_fields(new)
+
+    def said(value: Any) -> str:
+        return value_in_words(value, show_time, spell_out)
+
     lines = []
     for key in [*new, *(k for k in old if k not in new)]:
         label = field_label(key)
         if key in old and key in new:
             if old[key] == new[key]:
                 continue
-            lines.append(
-                f"{label}: {value_in_words(old[key], show_time)} → {value_in_words(new[key], show_time)}"
-            )
+            lines.append(f"{label}: {said(old[key])} → {said(new[key])}")
         elif key in new:
-            lines.append(f"{label}: {value_in_words(new[key], show_time)}")
+            lines.append(f"{label}: {said(new[key])}")
         else:
-            lines.append(f"{label}: was {value_in_words(old[key], show_time)}")
+            lines.append(f"{label}: was {said(old[key])}")
     return lines
 
 

@@ -11,9 +11,10 @@ from datetime import datetime
 
 from flask import current_app
 
+from qa_app.field_labels import field_label
 from qa_app.models import User
 from qa_app.reports.record import Grid, RecordContent, Section, record_pdf
-from qa_app.services import clock, excursions, readings, stays, triturations
+from qa_app.services import audit_text, clock, excursions, readings, stays, triturations
 from qa_app.services.review import Review, reported, result_text, test_label
 
 
@@ -349,23 +350,54 @@ def _decisions_section(r: Review) -> Section:
     )
 
 
+def _iso_t(value: str) -> str:
+    return _t(datetime.fromisoformat(value))
+
+
+def _whole(value) -> str:
+    """A value the audit page would shorten, said in full: a record as "Label value; …", a list
+    as "a, b, …", a long text as it is."""
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(k)} {_said(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(_said(v) for v in value) or "none"
+    return str(value)
+
+
+def _said(value) -> str:
+    return audit_text.value_in_words(value, _iso_t, _whole)
+
+
+def history_changes(old_values, new_values) -> str:
+    """What an audit event changed, in the audit trail page's sentences ("Strength (mg): 1.5 →
+    3.0"), a line a field, times in local time. A text, list or record the page would shorten
+    prints whole, since paper has no "Details" to open; the raw values print only when no
+    sentence says anything."""
+    lines = audit_text.change_lines(old_values, new_values, show_time=_iso_t, spell_out=_whole)
+    if lines:
+        return "\n".join(lines)
+    raw = [
+        f"{name}: {_json(values)}" for name, values in (("Old", old_values), ("New", new_values)) if values
+    ]
+    return "\n".join(raw)
+
+
 def _history_section(r: Review) -> Section:
     rows = [
         (
             str(e.seq),
             _t(e.occurred_at),
             e.username or "",
-            e.action,
-            _json(e.old_values),
-            _json(e.new_values),
+            audit_text.action_in_words(e.action),
+            history_changes(e.old_values, e.new_values),
             e.reason or "",
         )
         for e in r.view.history
     ]
     grid = Grid(
-        ["#", "When", "Who", "Action", "Old", "New", "Reason"],
+        ["#", "When", "Who", "Action", "Changes", "Reason"],
         rows,
-        [0.05, 0.13, 0.07, 0.13, 0.2, 0.3, 0.12],
+        [0.05, 0.14, 0.08, 0.14, 0.45, 0.14],
         empty="No event.",
     )
     return Section("Audit history of the batch (UTC stored, shown in local time)", grids=[grid])
