@@ -274,10 +274,10 @@ def test_a_reviewer_releases_downloads_the_certificate_and_its_url_says_valid(
     app.config["QA_PUBLIC_URL"] = live_server
     errors = console_errors(page)
     sign_in(page, live_server, "rita")
-    queue = page.locator("section[aria-labelledby=queue-h]")
+    queue = page.locator("section[aria-labelledby=release-h]")
     queue.locator("tr", has_text=ready).get_by_role("link", name="Review").click()
     page.wait_for_url(f"{live_server}/review/{ready}")
-    expect(page.locator("h1 .status")).to_have_text("awaiting release")
+    expect(page.locator("h1 .status")).to_have_text("Awaiting release")
     expect(page.locator("#item-tests")).to_contain_text("YES")
 
     form = page.locator("form#release")
@@ -401,7 +401,7 @@ def test_a_logger_file_with_an_excursion_holds_the_batch_until_an_acceptable_dis
     )
 
     batch = colleague_page.locator(f"#batch-{lot}")
-    expect(batch.locator(".status")).to_have_text("on hold")
+    expect(batch.locator(".status")).to_have_text("On hold")
     form = batch.locator(f"form#disposition-{lot}")
     form.get_by_label("Acceptable: lift the hold").check()
     form.get_by_label("Justification").fill("24-h MKT 8.98 °C; stability data cover 18 °C for 4 h.")
@@ -412,7 +412,7 @@ def test_a_logger_file_with_an_excursion_holds_the_batch_until_an_acceptable_dis
     expect(batch.locator(".disposition")).to_contain_text(
         "Disposition: acceptable, signed by Rob Reviewer, PharmD (rob)"
     )
-    expect(batch.locator(".status")).to_have_text("quarantine")
+    expect(batch.locator(".status")).to_have_text("In quarantine")
 
     page.reload()
     expect(status_of(page)).to_have_text("quarantine")
