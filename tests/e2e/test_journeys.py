@@ -290,7 +290,7 @@ def test_a_reviewer_releases_downloads_the_certificate_and_its_url_says_valid(
     expect(flash(page, "version 1 issued.")).to_have_text(
         re.compile(r"Certificate COA-\d{4}-\d+ version 1 issued\.")
     )
-    expect(page.locator("h1 .status")).to_have_text("released")
+    expect(page.locator("h1 .status")).to_have_text("Released")
     link = page.get_by_role("link", name=re.compile(r"^Certificate COA-.* \(PDF\)$"))
     number = re.search(r"COA-\d{4}-\d+", link.inner_text()).group(0)
 
