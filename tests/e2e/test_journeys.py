@@ -321,7 +321,7 @@ def test_a_reviewer_releases_downloads_the_certificate_and_its_url_says_valid(
     colleague_page.goto(printed.group(0))
     expect(colleague_page.get_by_role("heading", level=1)).to_have_text(f"Certificate {number}, version 1")
     expect(colleague_page.get_by_role("status")).to_contain_text("Valid: issued by")
-    expect(record_cell(colleague_page, "Status")).to_have_text("valid")
+    expect(record_cell(colleague_page, "Status")).to_have_text("Valid")
     expect(record_cell(colleague_page, "Batch (lot)")).to_have_text(ready)
     colleague_page.get_by_label(re.compile("PDF|file", re.I)).set_input_files(pdf)
     colleague_page.get_by_role("button", name="Compare with the issued certificate").click()

@@ -57,7 +57,7 @@ def test_a_reviewer_recalls_an_api_lot_and_everything_made_from_it(page: Page, l
     expect(row_of(page, "where-used", s.direct)).to_contain_text("directly")
     for lot_number in (s.released, s.quarantined, s.draft):
         expect(row_of(page, "where-used", lot_number)).to_contain_text(f"lot {s.trituration_lot}")
-    expect(row_of(page, "where-used", s.released)).to_contain_text("released")
+    expect(row_of(page, "where-used", s.released)).to_contain_text("Released")
 
     # what the recall will do, before signing
     recall = page.locator("#recall")

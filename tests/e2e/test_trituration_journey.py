@@ -104,7 +104,7 @@ def test_a_trituration_is_made_approved_and_used_for_half_milligram_capsules(
     page.get_by_role("button", name="Complete: to quarantine").click()
     expect(flash(page, "Batch completed")).to_be_visible()
     made = record_cell(page, "Makes")
-    expect(made).to_contain_text("of NTX-TRIT10, quarantine — approve it on the lot page")
+    expect(made).to_contain_text("of NTX-TRIT10, in quarantine — approve it on the lot page")
     intermediate = made.get_by_role("link").inner_text()
     assert re.fullmatch(r"LOT\d{6}", intermediate)
 
