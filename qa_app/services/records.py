@@ -16,6 +16,7 @@ from qa_app.models import User
 from qa_app.reports.record import Grid, RecordContent, Section, record_pdf
 from qa_app.services import audit_text, clock, excursions, readings, stays, triturations
 from qa_app.services.review import Review, reported, result_text, test_label
+from qa_app.status_words import status_text
 
 
 def _t(moment: datetime | None) -> str:
@@ -37,7 +38,7 @@ def _batch_section(r: Review) -> Section:
     unit = b.calculation.get("quantity_unit", "")
     fields = [
         ("Lot number", b.lot_number),
-        ("Status", b.status.replace("_", " ") + (" (EXPIRED)" if r.view.expired else "")),
+        ("Status", status_text(b.status) + (" (EXPIRED)" if r.view.expired else "")),
         ("Product", body.get("name", "")),
         ("Master formula", f"{b.formula_version.formula.code} version {b.formula_version.version}"),
         ("Dosage form", b.dosage_form.replace("_", " ")),
@@ -132,7 +133,9 @@ def _components_section(r: Review) -> Section:
     if len(links) > 1:  # made from a trituration: the lots behind the API, down to the supplier's
         notes.append(f"API chain: {triturations.chain_text(links, b)}")
     if b.produced_lot is not None:
-        notes.append(f"Made intermediate lot {b.produced_lot.barcode} ({b.produced_lot.status}).")
+        notes.append(
+            f"Made intermediate lot {b.produced_lot.barcode} ({status_text(b.produced_lot.status).lower()})."
+        )
     return Section("Components, weighing and verification", grids=[grid], notes=notes)
 
 
@@ -210,7 +213,7 @@ def _investigations_section(r: Review) -> Section:
             test_label(inv.test_key),
             str(inv.result_id),
             inv.phase,
-            inv.status,
+            status_text(inv.status),
             str(inv.retests_allowed),
             f"{inv.opened_by.username}, {_t(inv.opened_at)}",
             inv.assignable_cause or "",
@@ -324,7 +327,7 @@ def _decisions_section(r: Review) -> Section:
             (
                 c.number,
                 str(c.version),
-                c.status,
+                status_text(c.status),
                 _t(c.issued_at),
                 c.sha256,
                 f"{_t(c.revoked_at)}: {c.revoked_reason}" if c.revoked_at else "",
@@ -411,7 +414,7 @@ def record_content(r: Review, printed_by: User | None) -> RecordContent:
         pharmacy_address=config.get("QA_PHARMACY_ADDRESS") or "",
         lot_number=r.batch.lot_number,
         product=r.batch.formula_version.body.get("name", ""),
-        status=r.batch.status.replace("_", " "),
+        status=status_text(r.batch.status),
         printed=f"printed {_t(clock.utcnow())}{by}",
         sections=[
             _batch_section(r),

@@ -401,7 +401,10 @@ def test_the_record_pdf_prints_its_history_as_sentences(shared, tmp_path):
     path = tmp_path / "record.pdf"
     path.write_bytes(answer.data)
     printed = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout
-    history = " ".join(printed.decode().split("Audit history of the batch", 1)[1].split())
+    whole = " ".join(printed.decode().split())
+    history = whole.split("Audit history of the batch", 1)[1]
+
+    assert "· status On hold ·" in whole and "on_hold" not in whole.split("Audit history", 1)[0]
 
     assert (
         "tina Component recorded Lot: LOT000001 Material: NTX-HCL Role: api Quantity (mg): 151.52" in history
