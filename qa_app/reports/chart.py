@@ -319,9 +319,11 @@ def temperature_chart(
     description = _description(
         empty, start, end, zone, zone_name, low, high, min_c, max_c, shaded, merged, t.size
     )
+    # A chart with links to its excursions is a group a keyboard can enter; without, one image.
+    role = "group" if any(span.href for span in shaded) else "img"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" '
-        f'role="img" aria-labelledby="{element_id}-title {element_id}-desc">'
+        f'role="{role}" aria-labelledby="{element_id}-title {element_id}-desc">'
         f'<title id="{element_id}-title">{escape(title)}</title>'
         f'<desc id="{element_id}-desc">{escape(description)}</desc>' + "".join(parts) + "</svg>"
     )

@@ -187,7 +187,7 @@ def _svg(
     add(_legend(lines, bool(marks)))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart trend-chart" '
-        f'id="{element_id}" role="img" aria-labelledby="{element_id}-title {element_id}-desc">'
+        f'id="{element_id}" role="{"group" if xs else "img"}" aria-labelledby="{element_id}-title {element_id}-desc">'
         f'<title id="{element_id}-title">{escape(title)}</title>'
         f'<desc id="{element_id}-desc">{escape(description)}</desc>' + "".join(parts) + "</svg>"
     )

@@ -64,3 +64,30 @@ document.addEventListener("paste", (event) => {
   lines.forEach((line, i) => { cells[start + i].value = line.trim(); });
   (cells[Math.min(start + lines.length, cells.length - 1)] || cell).focus();
 });
+
+// A table wider than its column scrolls inside its wrapper: the wrapper then takes the keyboard
+// focus (the arrow keys scroll it) and is named after its table, so no part is out of reach
+// without a mouse. A wrapper that does not scroll stays out of the tab order.
+function regionName(box) {
+  const caption = box.querySelector("caption");
+  if (caption) return caption.textContent.trim();
+  const section = box.closest("section[aria-labelledby]");
+  const heading = section && document.getElementById(section.getAttribute("aria-labelledby"));
+  return heading ? `${heading.textContent.trim()} (scrolls sideways)` : "Table (scrolls sideways)";
+}
+function markScrollingTables() {
+  document.querySelectorAll(".overflow-auto").forEach((box) => {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", regionName(box));
+    } else if (box.getAttribute("role") === "region") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", markScrollingTables);
+window.addEventListener("resize", markScrollingTables);
+document.addEventListener("htmx:afterSettle", markScrollingTables);

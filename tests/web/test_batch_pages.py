@@ -676,6 +676,13 @@ def test_the_list_filters_by_compounding_dates(app, tina, many):
     assert listed(text(tina.get(f"/batches/?to={day - timedelta(days=11)}"))) == []
 
 
+def test_the_filter_bar_sent_with_its_empty_boxes_filters_by_what_was_typed(tina, many):
+    """The form sends every box, the empty ones as ``from=``: those filter nothing."""
+    response = tina.get(f"/batches/?q={many['old']}&status=&formula=&strength=&from=&to=")
+    assert response.status_code == 200
+    assert listed(text(response)) == [many["old"]]
+
+
 def test_the_filters_stay_in_the_form(tina, many):
     page = text(tina.get("/batches/?status=draft&formula=LDN-CAP&strength=1.5&q=LDN"))
     assert selected(page, "status") == "draft"

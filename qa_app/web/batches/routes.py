@@ -55,8 +55,9 @@ FORMS = {
 
 @bp.route("/")
 def index():
-    """Batches, newest first: filter by status, formula, strength and dates; search by lot number."""
-    filters = batches.BatchFilter.from_args(request.args)
+    """Batches, newest first: filter by status, formula, strength and dates; search by lot number.
+    A box left empty in the filter bar (the form sends it as ``from=``) filters nothing."""
+    filters = batches.BatchFilter.from_args({k: v for k, v in request.args.items() if v.strip()})
     page, per_page = page_args(request.args)
     result = batch_view.list_page(filters, page, per_page)
     return render_template(
