@@ -153,6 +153,8 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         related=related_batches(view),
         trituration=trituration_view.load(view.batch),
         weight_target=_weight_target(view.batch, forms["component"].barcode.data),
+        submitted=submitted[0] if submitted else None,
+        full=request.args.get("view") == "full",
     ), status
 
 
