@@ -83,6 +83,7 @@ def test_a_capsule_batch_is_walked_through_its_steps_at_one_workstation(live_ser
 
     # prepare: the filler weighed, the capsule shells counted
     record_weighed(page, lots["mcc"], "22348.5")
+    expect(page.get_by_label("Lot barcode")).to_be_focused()
     scan(page, lots["caps"])
     expect(page.locator("#scan-result")).to_contain_text("CAP-3 — Capsule shell #3")
     page.keyboard.press("Tab")
