@@ -976,3 +976,12 @@ def test_a_refused_weight_check_comes_back_open_at_its_step_with_the_error(tina,
     assert current_step(page) == "Prepare: current"
     assert is_open(page, "check")
     assert field_error(page, "weights")
+
+
+def test_a_discarded_draft_says_which_steps_were_never_done(app, tina, lots, draft):
+    record_api(app, draft, lots["api"])
+    tina.post(f"/batches/{draft}/discard", data={"reason": "spilled"})
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_line(page, "weigh").startswith("Weigh — 151.60 mg on XS205")
+    assert step_line(page, "verify") == "Verify — not done: the batch was discarded"
+    assert 'aria-current="step"' not in page
