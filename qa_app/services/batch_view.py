@@ -53,7 +53,7 @@ class BatchView:
         completed_by = next(
             (e.username or "" for e in reversed(self.history) if e.action == "batch.completed"), ""
         )
-        return steps(self.batch, self.components, self.weight_checks, completed_by, self.missing)
+        return steps(self.batch, self.components, self.weight_checks, completed_by)
 
     @property
     def current_step(self) -> "Step | None":
@@ -185,18 +185,29 @@ def _who(people: list[str]) -> str:
     return ", ".join(dict.fromkeys(people))
 
 
-def _prepare(batch: Batch, components: list[BatchComponent]) -> dict:
+@dataclass(frozen=True)
+class _Fact:
+    """What the record shows of one stage: whether it is done, by whom and when, and what it needs."""
+
+    done: bool
+    needs: tuple[str, ...]
+    recorded: str = ""
+    who: str = ""
+    when: datetime | None = None
+
+
+def _prepare(batch: Batch, components: list[BatchComponent]) -> "_Fact":
     body = batch.formula_version.body
     wanted = [c for c in body["components"] if c["role"] != "api"]
     recorded = {c.material.code: c for c in components if c.role != "api"}
     done = [recorded[c["material"]] for c in wanted if c["material"] in recorded]
-    return {
-        "done": len(done) == len(wanted),
-        "recorded": "; ".join(f"{c.material.code} lot {c.lot.barcode} {_amount(c)}" for c in done)
+    return _Fact(
+        done=len(done) == len(wanted),
+        recorded="; ".join(f"{c.material.code} lot {c.lot.barcode} {_amount(c)}" for c in done)
         or "nothing to prepare besides the API",
-        "who": _who([c.recorded_by.username for c in done]),
-        "when": max((c.recorded_at for c in done), default=None),
-        "needs": tuple(
+        who=_who([c.recorded_by.username for c in done]),
+        when=max((c.recorded_at for c in done), default=None),
+        needs=tuple(
             f"{c['material']} ({c['role']}): "
             + (
                 f"recorded, lot {recorded[c['material']].lot.barcode}"
@@ -206,10 +217,10 @@ def _prepare(batch: Batch, components: list[BatchComponent]) -> dict:
             )
             for c in wanted
         ),
-    }
+    )
 
 
-def _weigh(batch: Batch, components: list[BatchComponent]) -> dict:
+def _weigh(batch: Batch, components: list[BatchComponent]) -> "_Fact":
     body = batch.formula_version.body
     api = next((c for c in components if c.role == "api"), None)
     target = batch.calculation["api_mg"]
@@ -220,40 +231,40 @@ def _weigh(batch: Batch, components: list[BatchComponent]) -> dict:
         + ", on a named balance that is usable today.",
     )
     if api is None:
-        return {"done": False, "needs": needs}
+        return _Fact(done=False, needs=needs)
     balance = f" on {api.balance}" if api.balance else ""
     deviation = (
         f" ({api.deviation_percent:+.2f} %{'' if api.within_tolerance else ', outside the tolerance'})"
         if api.deviation_percent is not None
         else ""
     )
-    return {
-        "done": True,
-        "recorded": f"{_amount(api)}{balance}{deviation}, lot {api.lot.barcode}",
-        "who": api.recorded_by.username,
-        "when": api.recorded_at,
-        "needs": needs,
-    }
+    return _Fact(
+        done=True,
+        recorded=f"{_amount(api)}{balance}{deviation}, lot {api.lot.barcode}",
+        who=api.recorded_by.username,
+        when=api.recorded_at,
+        needs=needs,
+    )
 
 
-def _verify(batch: Batch) -> dict:
+def _verify(batch: Batch) -> "_Fact":
     needs = (
         "A second person, neither the compounder nor the person who weighed, checks the API weighing "
         "and signs with their own username and password.",
     )
     if batch.api_verified_by_id is None:
-        return {"done": False, "needs": needs}
+        return _Fact(done=False, needs=needs)
     who = batch.api_verified_by.username if batch.api_verified_by else ""
-    return {
-        "done": True,
-        "recorded": "API weighing verified",
-        "who": who,
-        "when": batch.api_verified_at,
-        "needs": needs,
-    }
+    return _Fact(
+        done=True,
+        recorded="API weighing verified",
+        who=who,
+        when=batch.api_verified_at,
+        needs=needs,
+    )
 
 
-def _fill(batch: Batch, weight_checks: list[WeightCheck], completed_by: str) -> dict:
+def _fill(batch: Batch, weight_checks: list[WeightCheck], completed_by: str) -> "_Fact":
     body = batch.formula_version.body
     unit = batch.calculation.get("quantity_unit", "")
     if batch.dosage_form == "capsule":
@@ -269,30 +280,30 @@ def _fill(batch: Batch, weight_checks: list[WeightCheck], completed_by: str) -> 
         )
         if weight_checks:
             first = weight_checks[0]
-            return {
-                "done": True,
-                "recorded": "capsules filled, weighed in the capsule weight check",
-                "who": first.recorded_by.username,
-                "when": first.recorded_at,
-                "needs": needs,
-            }
+            return _Fact(
+                done=True,
+                recorded="capsules filled, weighed in the capsule weight check",
+                who=first.recorded_by.username,
+                when=first.recorded_at,
+                needs=needs,
+            )
     else:
         needs = (
             f"Fill into containers ({body.get('container') or 'as the formula says'}); "
             f"the amount filled is recorded as the actual yield when you complete.",
         )
     if batch.status != "draft" and batch.actual_yield is not None:
-        return {
-            "done": True,
-            "recorded": f"filled into containers: {batch.actual_yield:g} {unit}",
-            "who": completed_by,
-            "when": batch.completed_at,
-            "needs": needs,
-        }
-    return {"done": False, "needs": needs}
+        return _Fact(
+            done=True,
+            recorded=f"filled into containers: {batch.actual_yield:g} {unit}",
+            who=completed_by,
+            when=batch.completed_at,
+            needs=needs,
+        )
+    return _Fact(done=False, needs=needs)
 
 
-def _check(batch: Batch, weight_checks: list[WeightCheck]) -> dict:
+def _check(batch: Batch, weight_checks: list[WeightCheck]) -> "_Fact":
     unit_mg = batch.calculation.get("theoretical_unit_mg")
     needs = (
         "At least 10 capsule content weights, one per line"
@@ -300,49 +311,45 @@ def _check(batch: Batch, weight_checks: list[WeightCheck]) -> dict:
         + ".",
     )
     if not weight_checks:
-        return {"done": False, "needs": needs}
+        return _Fact(done=False, needs=needs)
     last = weight_checks[-1]
     summary = last.summary
     words = f"n = {summary['n']}, mean {summary['mean_mg']:.2f} mg"
     if summary.get("rsd_percent") is not None:
         words += f", RSD {summary['rsd_percent']} %"
     if not last.passed:
-        return {
-            "done": False,
-            "needs": (
+        return _Fact(
+            done=False,
+            needs=(
                 *needs,
                 f"The last check failed ({summary['message']}); record a passing one with the reason.",
             ),
-        }
+        )
     failed = sum(1 for w in weight_checks if not w.passed)
     earlier = f" after {failed} failed check{'s' if failed != 1 else ''}" if failed else ""
-    return {
-        "done": True,
-        "recorded": f"passed{earlier}: {words}",
-        "who": last.recorded_by.username,
-        "when": last.recorded_at,
-        "needs": needs,
-    }
-
-
-def _complete(batch: Batch, missing: list[str], completed_by: str) -> dict:
-    unit = batch.calculation.get("quantity_unit", "")
-    needs = (
-        f"The actual yield (theoretical {batch.quantity:g} {unit}) and the storage unit it goes to.",
-        *(f"Still needed: {m}." for m in missing),
+    return _Fact(
+        done=True,
+        recorded=f"passed{earlier}: {words}",
+        who=last.recorded_by.username,
+        when=last.recorded_at,
+        needs=needs,
     )
+
+
+def _complete(batch: Batch, completed_by: str) -> "_Fact":
+    unit = batch.calculation.get("quantity_unit", "")
+    needs = (f"The actual yield (theoretical {batch.quantity:g} {unit}) and the storage unit it goes to.",)
     if batch.completed_at is None:
-        return {"done": False, "needs": needs}
+        return _Fact(done=False, needs=needs)
     percent = f" ({batch.yield_percent:.1f} %)" if batch.yield_percent is not None else ""
     place = batch.locations[0].storage_unit.code if batch.locations else ""
-    return {
-        "done": True,
-        "recorded": f"{batch.actual_yield:g} {unit}{percent} to quarantine"
-        + (f" in {place}" if place else ""),
-        "who": completed_by,
-        "when": batch.completed_at,
-        "needs": needs,
-    }
+    return _Fact(
+        done=True,
+        recorded=f"{batch.actual_yield:g} {unit}{percent} to quarantine" + (f" in {place}" if place else ""),
+        who=completed_by,
+        when=batch.completed_at,
+        needs=needs,
+    )
 
 
 def steps(
@@ -350,7 +357,6 @@ def steps(
     components: list[BatchComponent],
     weight_checks: list[WeightCheck],
     completed_by: str = "",
-    missing: list[str] | None = None,
 ) -> list[Step]:
     """The six stages of the record in order, each done, current, to do or not needed.
 
@@ -365,7 +371,7 @@ def steps(
         "verify": _verify(batch),
         "fill": _fill(batch, weight_checks, completed_by),
         "check": _check(batch, weight_checks) if batch.dosage_form == "capsule" else None,
-        "complete": _complete(batch, missing or [], completed_by),
+        "complete": _complete(batch, completed_by),
     }
     result: list[Step] = []
     current_found = batch.status != "draft"
@@ -373,8 +379,8 @@ def steps(
         fact = facts[key]
         if fact is None:
             state = "na"
-            fact = {"needs": (f"Not needed for {batch.dosage_form.replace('_', ' ')}.",)}
-        elif fact["done"]:
+            fact = _Fact(False, (f"Not needed for {batch.dosage_form.replace('_', ' ')}.",))
+        elif fact.done:
             state = "done"
         elif not current_found:
             state, current_found = "current", True
@@ -385,10 +391,10 @@ def steps(
                 key=key,
                 name=STAGE_NAMES[key],
                 state=state,
-                recorded=fact.get("recorded", "") if state == "done" else "",
-                who=fact.get("who", "") if state == "done" else "",
-                when=fact.get("when") if state == "done" else None,
-                needs=tuple(fact["needs"]),
+                recorded=fact.recorded if state == "done" else "",
+                who=fact.who if state == "done" else "",
+                when=fact.when if state == "done" else None,
+                needs=fact.needs,
                 instructions=tuple(tagged[key]),
                 procedure=tuple(procedure) if key == "prepare" else (),
             )
