@@ -120,6 +120,7 @@ def test_a_capsule_batch_is_walked_through_its_steps_at_one_workstation(live_ser
     expect(step_line(page, "verify")).to_have_text(
         re.compile(rf"^Verify — API weighing verified by rob, {WHEN}$")
     )
+    expect(page.locator("#step-verify")).not_to_have_attribute("open", "")
 
     # fill, then the capsule weight check that records it: keyboard only
     expect(current_step(page)).to_have_text("Fill: current")
@@ -132,6 +133,8 @@ def test_a_capsule_batch_is_walked_through_its_steps_at_one_workstation(live_ser
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Capsule weight check passed")
     expect(current_step(page)).to_have_text("Complete: current")
+    expect(page.locator("details.step[open]")).to_have_count(1)  # the check done, closed
+    expect(page.locator("#step-complete")).to_have_attribute("open", "")
     expect(step_line(page, "fill")).to_contain_text("by tina")
     expect(step_line(page, "check")).to_have_text(
         re.compile(rf"^Check — passed: n = 10, mean 225.00 mg, RSD 0.47 % by tina, {WHEN}$")

@@ -44,6 +44,8 @@ from qa_app.web.forms import apply_field_errors
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 
 COMPOUNDERS = ("technician", "reviewer")
+STEPS = "steps-h"
+"""Where the record opens after a step's form is accepted: its steps, the next one open."""
 FORMS = {
     "component": ComponentForm,
     "verify": VerifyForm,
@@ -249,6 +251,7 @@ def verify(lot_number: str):
         "verify",
         lambda f: batches.verify_weighing(current_user, lot_number, f.signature_input("verified")),
         "API weighing verified and signed.",
+        anchor=STEPS,
     )
 
 
@@ -263,7 +266,7 @@ def weight_check(lot_number: str):
         outcome["message"] = check.summary["message"]
         outcome["category"] = "success" if check.passed else "error"
 
-    response = _act(lot_number, "weight_check", run, None, aliases={"weights_mg": "weights"})
+    response = _act(lot_number, "weight_check", run, None, anchor=STEPS, aliases={"weights_mg": "weights"})
     if outcome:
         flash(
             f"Capsule weight check {'passed' if outcome['category'] == 'success' else 'FAILED'}: "
