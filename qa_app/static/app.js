@@ -91,3 +91,15 @@ function markScrollingTables() {
 document.addEventListener("DOMContentLoaded", markScrollingTables);
 window.addEventListener("resize", markScrollingTables);
 document.addEventListener("htmx:afterSettle", markScrollingTables);
+
+// The batch record's step bar: following a step's link opens that step if it is closed.
+function openStep(hash) {
+  const target = hash ? document.getElementById(hash.slice(1)) : null;
+  if (target instanceof HTMLDetailsElement) target.open = true;
+}
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element ? event.target.closest("nav.step-bar a[href^='#']") : null;
+  if (link) openStep(link.getAttribute("href"));
+});
+window.addEventListener("hashchange", () => openStep(window.location.hash));
+document.addEventListener("DOMContentLoaded", () => openStep(window.location.hash));

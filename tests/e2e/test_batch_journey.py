@@ -123,6 +123,6 @@ def test_scanning_the_api_lot_on_the_new_batch_form_does_not_open_the_batch(live
 )
 def test_clicking_a_label_of_the_record_puts_the_cursor_in_its_field(live_server, page, draft, label, field):
     sign_in(page, live_server, "tina")
-    page.goto(f"{live_server}/batches/{draft}")
+    page.goto(f"{live_server}/batches/{draft}?view=full")  # every step open, the later forms too
     page.locator("label", has_text=label).click()
     expect(page.locator(field)).to_be_focused(timeout=1000)

@@ -79,6 +79,8 @@ def test_the_colleague_signs_the_verification_on_the_compounders_screen(app, liv
         batches.record_component(user("tina"), draft, barcode=lots["api"], quantity_mg=151.6, balance="XS205")
     sign_in(page, live_server, "tina")
     page.goto(f"{live_server}/batches/{draft}")
+    # The filler and the shells are still to record: the verification waits, closed, in its step.
+    page.locator("#step-verify > summary").click()
     form = page.locator("form#verify")
     form.get_by_label("Verifier's username").fill("rob")
     form.get_by_label("Verifier's password").fill("not-rob's-password")
@@ -90,7 +92,7 @@ def test_the_colleague_signs_the_verification_on_the_compounders_screen(app, liv
     form.get_by_label("Verifier's password").fill(PASSWORD)
     form.get_by_role("button", name="Sign: verified").click()
     expect(page.get_by_role("status")).to_have_text("API weighing verified and signed.")
-    expect(page.locator("#components ~ p").first).to_contain_text("yes, by Rob Reviewer, PharmD")
+    expect(page.locator("#step-verify > summary")).to_contain_text("API weighing verified by rob")
     expect(page.locator("footer")).to_contain_text("signed in as Tina Technician")
     expect(page.locator("form#verify")).to_have_count(0)
 

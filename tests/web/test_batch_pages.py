@@ -840,3 +840,155 @@ def test_a_field_on_a_draft_page_has_its_own_id(app, tina, lots, draft, element_
     record_api(app, draft, lots["api"])
     ids = Counter(element_ids(text(tina.get(f"/batches/{draft}"))))
     assert ids[element_id] == 1
+
+
+# --- the guided steps ------------------------------------------------------------------------
+
+
+def step_bar(page: str) -> list[str]:
+    """The step bar as a screen reader reads it: each step with its state."""
+    bar = re.search(r'<ol class="steps">(.*?)</ol>', page, re.S).group(1)
+    return [words(item) for item in re.findall(r"<li[^>]*>(.*?)</li>", bar, re.S)]
+
+
+def current_step(page: str) -> str:
+    return words(re.search(r'<li[^>]*aria-current="step"[^>]*>(.*?)</li>', page, re.S).group(1))
+
+
+def step_line(page: str, key: str) -> str:
+    """The one line a step shows when collapsed."""
+    return words(re.search(rf'id="step-{key}"[^>]*>\s*<summary>(.*?)</summary>', page, re.S).group(1))
+
+
+def is_open(page: str, key: str) -> bool:
+    return bool(re.search(rf'<details[^>]*id="step-{key}"[^>]*\bopen\b', page))
+
+
+def test_a_new_draft_starts_at_prepare(tina, lots, draft):
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_bar(page) == [
+        "Prepare: current",
+        "Weigh: to do",
+        "Verify: to do",
+        "Fill: to do",
+        "Check: to do",
+        "Complete: to do",
+    ]
+    assert is_open(page, "prepare") and not is_open(page, "weigh")
+    assert step_line(page, "verify") == "Verify — to do"
+
+
+def test_after_the_components_the_weighing_shows_what_it_recorded(app, tina, lots, draft):
+    with app.app_context():
+        batches.record_component(
+            user("tina"), draft, barcode=lots["mcc"], quantity_mg=22348.0, balance="XS205"
+        )
+        batches.record_component(user("tina"), draft, barcode=lots["caps"], count=100)
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_bar(page)[:2] == ["Prepare: done", "Weigh: current"]
+    assert step_line(page, "prepare").startswith(f"Prepare — MCC lot {lots['mcc']} 22,348.00 mg; CAP-3 lot")
+    assert "by tina, " in step_line(page, "prepare")
+    assert is_open(page, "weigh") and 'id="component"' in page
+
+
+def test_after_the_weighing_the_verification_is_current(app, tina, lots, draft):
+    with app.app_context():
+        batches.record_component(
+            user("tina"), draft, barcode=lots["mcc"], quantity_mg=22348.0, balance="XS205"
+        )
+        batches.record_component(user("tina"), draft, barcode=lots["caps"], count=100)
+    record_api(app, draft, lots["api"])
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_bar(page)[:3] == ["Prepare: done", "Weigh: done", "Verify: current"]
+    line = step_line(page, "weigh")
+    assert line.startswith("Weigh — 151.60 mg on XS205 (+0.06 %), lot ")
+    assert "by tina, " in line
+
+
+def test_with_only_the_api_weighed_the_verification_form_waits_in_its_step(app, tina, lots, draft):
+    record_api(app, draft, lots["api"])
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_bar(page)[:3] == ["Prepare: current", "Weigh: done", "Verify: to do"]
+    assert 'id="verify"' in page
+
+
+def test_after_the_verification_the_fill_and_the_check_are_open(app, tina, lots, draft):
+    with app.app_context():
+        tina_user = user("tina")
+        batches.record_component(tina_user, draft, barcode=lots["api"], quantity_mg=151.6, balance="XS205")
+        batches.record_component(tina_user, draft, barcode=lots["mcc"], quantity_mg=22348.0, balance="XS205")
+        batches.record_component(tina_user, draft, barcode=lots["caps"], count=100)
+        batches.verify_weighing(user("rob"), draft, signature("rob", "verified"))
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_bar(page) == [
+        "Prepare: done",
+        "Weigh: done",
+        "Verify: done",
+        "Fill: current",
+        "Check: to do",
+        "Complete: to do",
+    ]
+    assert step_line(page, "verify").startswith("Verify — API weighing verified by rob, ")
+    assert is_open(page, "fill") and is_open(page, "check") and not is_open(page, "complete")
+
+
+def test_after_the_weight_check_completion_is_current(app, tina, lots, draft):
+    ready_to_complete(app, draft, lots)
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_bar(page)[3:] == ["Fill: done", "Check: done", "Complete: current"]
+    assert step_line(page, "check").startswith("Check — passed: n = 10, mean 225.00 mg")
+    assert current_step(page) == "Complete: current"
+
+
+def test_a_completed_batch_shows_every_step_done_and_closed(app, tina, lots, draft):
+    completed(app, draft, lots)
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_bar(page) == [
+        "Prepare: done",
+        "Weigh: done",
+        "Verify: done",
+        "Fill: done",
+        "Check: done",
+        "Complete: done",
+    ]
+    assert 'aria-current="step"' not in page
+    assert step_line(page, "complete").startswith(
+        "Complete — 98 capsules (98.0 %) to quarantine in SHELF-1 by tina, "
+    )
+    assert not any(is_open(page, key) for key in ("prepare", "weigh", "verify", "fill", "check", "complete"))
+    assert location_rows(page)  # the rest of the record is still there
+
+
+def test_the_full_record_opens_every_step(app, tina, lots, draft):
+    completed(app, draft, lots)
+    page = text(tina.get(f"/batches/{draft}?view=full"))
+    assert all(is_open(page, key) for key in ("prepare", "weigh", "verify", "fill", "check", "complete"))
+    assert "Guided steps" in page
+
+
+def test_a_liquid_batch_says_the_capsule_check_is_not_needed(app, tina, lots):
+    with app.app_context():
+        lot = batches.create_batch(
+            user("tina"), formula="LDN-LIQ", quantity=100, concentration=1.0, dose_amount=4.5
+        ).lot_number
+    page = text(tina.get(f"/batches/{lot}"))
+    assert step_bar(page)[4] == "Check: not needed"
+    assert "Check — not needed for oral liquid" in words(page)
+
+
+def test_a_refused_weight_check_comes_back_open_at_its_step_with_the_error(tina, lots, draft):
+    response = tina.post(f"/batches/{draft}/weight-check", data={"weights": "225\n226"})
+    page = text(response)
+    assert response.status_code == 400
+    assert current_step(page) == "Prepare: current"
+    assert is_open(page, "check")
+    assert field_error(page, "weights")
+
+
+def test_a_discarded_draft_says_which_steps_were_never_done(app, tina, lots, draft):
+    record_api(app, draft, lots["api"])
+    tina.post(f"/batches/{draft}/discard", data={"reason": "spilled"})
+    page = text(tina.get(f"/batches/{draft}"))
+    assert step_line(page, "weigh").startswith("Weigh — 151.60 mg on XS205")
+    assert step_line(page, "verify") == "Verify — not done: the batch was discarded"
+    assert 'aria-current="step"' not in page

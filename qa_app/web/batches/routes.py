@@ -43,6 +43,8 @@ from qa_app.web.forms import apply_field_errors
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 
+STEPS = "steps-h"
+"""Where the record opens after a step's form is accepted: its steps, the next one open."""
 FORMS = {
     "component": ComponentForm,
     "verify": VerifyForm,
@@ -153,6 +155,8 @@ def _render_record(lot_number: str, submitted: tuple[str, object] | None = None,
         related=related_batches(view),
         trituration=trituration_view.load(view.batch),
         weight_target=_weight_target(view.batch, forms["component"].barcode.data),
+        submitted=submitted[0] if submitted else None,
+        full=request.args.get("view") == "full",
     ), status
 
 
@@ -247,6 +251,7 @@ def verify(lot_number: str):
         "verify",
         lambda f: batches.verify_weighing(current_user, lot_number, f.signature_input("verified")),
         "API weighing verified and signed.",
+        anchor=STEPS,
     )
 
 
@@ -261,7 +266,7 @@ def weight_check(lot_number: str):
         outcome["message"] = check.summary["message"]
         outcome["category"] = "success" if check.passed else "error"
 
-    response = _act(lot_number, "weight_check", run, None, aliases={"weights_mg": "weights"})
+    response = _act(lot_number, "weight_check", run, None, anchor=STEPS, aliases={"weights_mg": "weights"})
     if outcome:
         flash(
             f"Capsule weight check {'passed' if outcome['category'] == 'success' else 'FAILED'}: "
