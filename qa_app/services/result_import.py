@@ -267,9 +267,12 @@ def _record(actor: User, recorded: list[tuple[Batch, Result, ev.Evaluation]]) ->
     their audit events and out-of-specification alerts, in that order."""
     if not recorded:
         return
-    columns = [a.key for a in sa.inspect(Result).column_attrs if a.key not in ("id", "recorded_at")]
+    # Every row with every column (None too), so that the rows go in one INSERT after another
+    # of many rows each, stored as the session would store them one by one.
+    table = Result.__table__
+    columns = [c.key for c in table.columns if c.key not in ("id", "recorded_at")]
     # One row per batch and test in a file, so that pair names the id each row was given.
-    stmt = sa.insert(Result).returning(Result.batch_id, Result.test_key, Result.id)
+    stmt = sa.insert(table).returning(table.c.batch_id, table.c.test_key, table.c.id)
     rows = [{key: getattr(result, key) for key in columns} for _batch, result, _outcome in recorded]
     ids = {(batch_id, test): new_id for batch_id, test, new_id in db.session.execute(stmt, rows)}
     for _batch, result, _outcome in recorded:
