@@ -370,10 +370,11 @@ def cu_rows(lots: list[str]) -> list[str]:
 
 
 def test_statements_do_not_grow_with_the_rows_of_a_file(lot):
-    """Ten rows on each of 2 batches and ten on each of 20 cost the same statements (22 on SQLite
-    when this was written, against 16,361 for 1,000 batches before); twelve rows of three tests on
-    each of 20, which moves all 20 to awaiting release, cost at most 3 more for the file (the
-    status changes' audit events) and 1 more per batch (its status)."""
+    """20 rows on 2 batches and 200 rows on 20 batches each cost at most 30 statements (22 on
+    SQLite when this was written, and up to 7 more when the file brings new trend signals;
+    before, 16 per result: 16,361 for 1,000 batches). 240 rows of three tests on 20 batches,
+    which move all 20 to awaiting release, cost at most 3 more for the file (the status changes'
+    audit events) and 1 more per batch (its status)."""
     two = [lot, quarantined_batch()]
     twenty = [quarantined_batch() for _ in range(20)]
     three_tests = [quarantined_batch() for _ in range(20)]
@@ -383,9 +384,9 @@ def test_statements_do_not_grow_with_the_rows_of_a_file(lot):
     twenty_with_three_tests = statements_of_import(csv_text(*rows))
     assert [status(b) for b in three_tests] == ["awaiting_release"] * 20
     assert [len(results_of(b)) for b in three_tests] == [3] * 20
-    assert two_batches <= 25
-    assert twenty_batches == two_batches
-    assert twenty_with_three_tests <= twenty_batches + 3 + 20
+    assert two_batches <= 30
+    assert twenty_batches <= 30
+    assert twenty_with_three_tests <= 30 + 3 + 20
 
 
 def appearance_row(lot: str) -> str:
