@@ -157,7 +157,12 @@ def points(
         )
     else:
         key, field = ("assay", "reported") if attribute == "assay" else ("content_uniformity", "av")
-        completed = sa.select(Result.stage1_result_id).where(Result.stage1_result_id.is_not(None))
+        # Only the series' own batches' results are read (through the batch and test index),
+        # not every result of the test in the database.
+        mine = sa.select(Batch.id).where(*where)
+        completed = sa.select(Result.stage1_result_id).where(
+            Result.batch_id.in_(mine), Result.stage1_result_id.is_not(None)
+        )
         invalidated = sa.select(ResultInvalidation.result_id)
         value = (
             sa.cast(Result.evaluation[field].as_string(), sa.Float)
@@ -171,6 +176,7 @@ def points(
                 sa.func.row_number().over(partition_by=Result.batch_id, order_by=Result.id.desc()).label("n"),
             )
             .where(
+                Result.batch_id.in_(mine),
                 Result.test_key == key,
                 Result.status.in_(("pass", "warning", "fail")),
                 Result.id.not_in(invalidated),
