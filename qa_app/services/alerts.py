@@ -112,8 +112,30 @@ def raise_alert(kind: str, cause: str, subject: str, body: str, path: str) -> in
     """Write one pending alert per active person who chose ``kind`` and has an e-mail address,
     in the caller's transaction (no commit). A cause already alerted to a person is skipped, so
     code that finds the same cause again writes nothing. Returns how many rows were written."""
+    return raise_alerts(kind, [Cause(cause, subject, body, path)])
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What one alert is about: its cause key, subject, text and the page it links to."""
+
+    cause: str
+    subject: str
+    body: str
+    path: str
+
+
+ALERT_ROWS_PER_STATEMENT = 500
+"""Rows of one INSERT: eleven parameters each, well within SQLite's and PostgreSQL's limits."""
+
+
+def raise_alerts(kind: str, causes: list[Cause]) -> int:
+    """:func:`raise_alert` for many causes of one kind (an import's failing results): the
+    recipients read once and the rows written in a few statements. Returns rows written."""
     if kind not in ALERT_KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
+    if not causes:
+        return 0
     recipients = db.session.execute(
         sa.select(User.id, User.email)
         .join(UserAlert, UserAlert.user_id == User.id)
@@ -123,28 +145,34 @@ def raise_alert(kind: str, cause: str, subject: str, body: str, path: str) -> in
     if not recipients:
         return 0
     now = utcnow()
-    link = public_link(path)
     rows = [
         {
             "user_id": user_id,
             "kind": kind,
-            "cause": cause[:120],
+            "cause": item.cause[:120],
             "email": email,
-            "subject": subject[:300],
-            "body": body,
-            "link": link[:500],
+            "subject": item.subject[:300],
+            "body": item.body,
+            "link": public_link(item.path)[:500],
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
         }
+        for item in causes
         for user_id, email in recipients
     ]
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(Alert).values(rows).on_conflict_do_nothing(index_elements=["user_id", "kind", "cause"])
-    )
-    return len(db.session.execute(stmt.returning(Alert.id)).all())
+    written = 0
+    for first in range(0, len(rows), ALERT_ROWS_PER_STATEMENT):
+        chunk = rows[first : first + ALERT_ROWS_PER_STATEMENT]
+        stmt = (
+            dialect.insert(Alert)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["user_id", "kind", "cause"])
+        )
+        written += len(db.session.execute(stmt.returning(Alert.id)).all())
+    return written
 
 
 def message_text(alert: Alert) -> str:

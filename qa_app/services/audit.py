@@ -125,6 +125,20 @@ def client_address() -> str | None:
     return request.remote_addr if has_request_context() else None
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One event to append: what was done, to which record, by whom, and the values it changed."""
+
+    action: str
+    entity_type: str
+    entity_key: str | int
+    actor: User | None = None
+    username: str | None = None
+    old: dict[str, Any] | None = None
+    new: dict[str, Any] | None = None
+    reason: str | None = None
+
+
 def record(
     action: str,
     entity_type: str,
@@ -136,14 +150,23 @@ def record(
     new: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the trail, in the current transaction.
+    """Append one event to the trail, in the current transaction (see :func:`record_many`)."""
+    entry = Entry(action, entity_type, entity_key, actor, username, old, new, reason)
+    return record_many([entry])[0]
+
+
+def record_many(entries: list[Entry]) -> list[AuditEvent]:
+    """Append events to the trail in the given order, in the current transaction, with one lock
+    of the chain head and one flush however many there are (an import's thousand results).
 
     The chain head row is locked first, so concurrent writers queue up and each links to the
-    event committed before it. The caller commits (or rolls back) the event together with the
-    change it records. Nothing is written while the head is sealed under another key (new
+    event committed before it. The caller commits (or rolls back) the events together with the
+    change they record. Nothing is written while the head is sealed under another key (new
     events sealed with a different key would make the whole trail unverifiable), nor when the
     head has lost the seal its newest event shows it had (events may have been removed).
     """
+    if not entries:
+        return []
     key = audit_key()
     head = db.session.execute(
         sa.select(AuditChainHead)
@@ -161,27 +184,31 @@ def record(
             "The audit chain head has lost its seal, though its newest event is sealed: nothing is "
             "written. Preserve the database as it is and run `flask audit verify`."
         )
-    event = AuditEvent(
-        seq=head.seq + 1,
-        occurred_at=utcnow(),
-        user_id=actor.id if actor else None,
-        username=actor.username if actor else username,
-        action=action,
-        entity_type=entity_type,
-        entity_key=str(entity_key),
-        old_values=jsonable(old) if old is not None else None,
-        new_values=jsonable(new) if new is not None else None,
-        reason=reason,
-        client_address=client_address(),
-        prev_hash=head.hash,
-    )
-    event.hash = event_hash(event, head.hash)
-    event.seal = event_seal(key, event.seq, event.hash)
-    head.seq, head.hash = event.seq, event.hash
+    address = client_address()
+    events = []
+    for entry in entries:
+        event = AuditEvent(
+            seq=head.seq + 1,
+            occurred_at=utcnow(),
+            user_id=entry.actor.id if entry.actor else None,
+            username=entry.actor.username if entry.actor else entry.username,
+            action=entry.action,
+            entity_type=entry.entity_type,
+            entity_key=str(entry.entity_key),
+            old_values=jsonable(entry.old) if entry.old is not None else None,
+            new_values=jsonable(entry.new) if entry.new is not None else None,
+            reason=entry.reason,
+            client_address=address,
+            prev_hash=head.hash,
+        )
+        event.hash = event_hash(event, head.hash)
+        event.seal = event_seal(key, event.seq, event.hash)
+        head.seq, head.hash = event.seq, event.hash
+        events.append(event)
     head.seal = head_seal(key, head.seq, head.hash)
-    db.session.add(event)
+    db.session.add_all(events)
     db.session.flush()
-    return event
+    return events
 
 
 def _seal_of(seq: int) -> sa.Select:

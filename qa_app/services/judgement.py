@@ -57,52 +57,90 @@ class Evidence:
 
 
 def evidence(batch_id: int) -> Evidence:
-    results = list(
-        db.session.scalars(sa.select(Result).where(Result.batch_id == batch_id).order_by(Result.id))
-    )
-    investigations = list(
-        db.session.scalars(
-            sa.select(Investigation).where(Investigation.batch_id == batch_id).order_by(Investigation.id)
-        )
-    )
-    ids = [r.id for r in results]
-    invalidated = (
-        {
-            i.result_id: i
-            for i in db.session.scalars(
-                sa.select(ResultInvalidation).where(ResultInvalidation.result_id.in_(ids))
+    return evidence_each([batch_id])[batch_id]
+
+
+def evidence_each(batch_ids: list[int]) -> dict[int, Evidence]:
+    """:func:`evidence` for several batches, in the same fixed number of statements as for one
+    (callers keep the list to a few hundred batches: see ``CHUNK``)."""
+    results: dict[int, list[Result]] = {i: [] for i in batch_ids}
+    for result in db.session.scalars(
+        sa.select(Result).where(Result.batch_id.in_(batch_ids)).order_by(Result.id)
+    ):
+        results[result.batch_id].append(result)
+    investigations: dict[int, list[Investigation]] = {i: [] for i in batch_ids}
+    for inv in db.session.scalars(
+        sa.select(Investigation).where(Investigation.batch_id.in_(batch_ids)).order_by(Investigation.id)
+    ):
+        investigations[inv.batch_id].append(inv)
+    invalidated = {
+        i.result_id: i
+        for i in db.session.scalars(
+            sa.select(ResultInvalidation).where(
+                ResultInvalidation.result_id.in_(
+                    sa.select(Result.id).where(Result.batch_id.in_(batch_ids)).scalar_subquery()
+                )
             )
-        }
-        if ids
-        else {}
-    )
-    return Evidence(
-        results, investigations, invalidated, stays.pending_dispositions(batch_id), recalled_lots(batch_id)
-    )
+        )
+    }
+    excursions = stays.pending_dispositions_each(batch_ids)
+    recalled = recalled_lots_each(batch_ids)
+    return {
+        i: Evidence(
+            results[i],
+            investigations[i],
+            {r.id: invalidated[r.id] for r in results[i] if r.id in invalidated},
+            excursions[i],
+            recalled[i],
+        )
+        for i in batch_ids
+    }
+
+
+CHUNK = 500
+"""Batches per statement when many are read at once (an ``IN`` list well within every limit)."""
 
 
 def recalled_lots(batch_id: int) -> list[MaterialLot]:
     """The recalled lots behind a batch: its own components and, through every intermediate lot it
     used, theirs (one recursive query)."""
+    return recalled_lots_each([batch_id])[batch_id]
+
+
+def recalled_lots_each(batch_ids: list[int]) -> dict[int, list[MaterialLot]]:
+    """:func:`recalled_lots` for several batches: one recursive query, and one more to read the
+    recalled lots when there are any."""
     bc, ml = BatchComponent.__table__, MaterialLot.__table__
-    inside = sa.select(bc.c.material_lot_id.label("lot_id"), sa.literal(0).label("depth")).where(
-        bc.c.batch_id == batch_id
-    )
+    inside = sa.select(
+        bc.c.batch_id.label("root"), bc.c.material_lot_id.label("lot_id"), sa.literal(0).label("depth")
+    ).where(bc.c.batch_id.in_(batch_ids))
     tree = inside.cte("tree", recursive=True)
     deeper = (
-        sa.select(bc.c.material_lot_id, tree.c.depth + 1)
+        sa.select(tree.c.root, bc.c.material_lot_id, tree.c.depth + 1)
         .select_from(
             tree.join(ml, ml.c.id == tree.c.lot_id).join(bc, bc.c.batch_id == ml.c.produced_by_batch_id)
         )
         .where(tree.c.depth < 20)
     )
     tree = tree.union_all(deeper)
-    stmt = (
-        sa.select(MaterialLot)
-        .where(MaterialLot.id.in_(sa.select(tree.c.lot_id)), MaterialLot.status == "recalled")
-        .order_by(MaterialLot.id)
-    )
-    return list(db.session.scalars(stmt))
+    pairs = db.session.execute(
+        sa.select(tree.c.root, ml.c.id)
+        .join(ml, ml.c.id == tree.c.lot_id)
+        .where(ml.c.status == "recalled")
+        .distinct()
+    ).all()
+    found: dict[int, list[MaterialLot]] = {i: [] for i in batch_ids}
+    if not pairs:
+        return found
+    lots = {
+        lot.id: lot
+        for lot in db.session.scalars(
+            sa.select(MaterialLot).where(MaterialLot.id.in_({lot_id for _, lot_id in pairs}))
+        )
+    }
+    for root, lot_id in sorted(pairs):
+        found[root].append(lots[lot_id])
+    return found
 
 
 def holds(batch: Batch, proof: Evidence) -> list[dict[str, Any]]:
@@ -212,17 +250,34 @@ def judge(actor: User | None, batch: Batch, username: str | None = None) -> str:
 
     ``username`` names who acted when no user did (a sensor's device token)."""
     db.session.flush()
-    proof = evidence(batch.id)
+    change = decide(actor, batch, evidence(batch.id), username)
+    if change is not None:
+        audit.record_many([change])
+    return batch.status
+
+
+def judge_each(actor: User | None, judged: list[tuple[Batch, Evidence]]) -> None:
+    """:func:`judge` for many batches on evidence the caller read (with what it just recorded):
+    the status changes audited together, in the order given (caller commits)."""
+    changes = [decide(actor, batch, proof) for batch, proof in judged]
+    audit.record_many([c for c in changes if c is not None])
+
+
+def decide(
+    actor: User | None, batch: Batch, proof: Evidence, username: str | None = None
+) -> audit.Entry | None:
+    """Move the batch to where ``proof`` puts it; the audit entry of the change, if it moved."""
     status = next_status(batch, proof)
-    if status != batch.status:
-        audit.record(
-            "batch.status_changed",
-            "batch",
-            batch.lot_number,
-            actor=actor,
-            username=username,
-            old={"status": batch.status},
-            new={"status": status, "holds": holds(batch, proof)},
-        )
-        batch.status = status
-    return status
+    if status == batch.status:
+        return None
+    change = audit.Entry(
+        "batch.status_changed",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        username=username,
+        old={"status": batch.status},
+        new={"status": status, "holds": holds(batch, proof)},
+    )
+    batch.status = status
+    return change

@@ -2,14 +2,18 @@
 
 import re
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from qa_app.errors import InvalidInput, NotFound, ServiceError
+import sqlalchemy as sa
+
+from qa_app.domain import evaluation as ev
+from qa_app.errors import InvalidInput, ServiceError
 from qa_app.extensions import db
-from qa_app.models import Batch, User
-from qa_app.services import batches, judgement, results, trends
+from qa_app.models import Batch, Result, User
+from qa_app.services import alerts, audit, judgement, results, trends
 from qa_app.services.accounts import require_role
 from qa_app.validation import csv_records, parse_decimal
 
@@ -168,48 +172,117 @@ def _arguments(group: Group, kind: str, errors: list[dict[str, Any]]) -> dict[st
 
 
 def import_csv(actor: User, raw: str | bytes) -> ImportSummary:
-    """Record every result of the file, or none: any bad row refuses the whole file (400)."""
+    """Record every result of the file, or none: any bad row refuses the whole file (400).
+
+    The work per file is a fixed number of statements, whatever its rows: the named batches are
+    read and locked with their evidence in chunks, each result is checked by the same function
+    as one entered on a page, and the results, their audit events, alerts and the judgement of
+    each batch are written together."""
     require_role(actor, *results.ANALYSTS)
     groups, count, errors = _groups(_text(raw))
+    found = _locked_batches({group.lot_number for group in groups})
+    proofs = _evidence([batch.id for batch in found.values()])
     touched: dict[str, Batch] = {}
-    recorded = 0
+    recorded: list[tuple[Batch, Result, ev.Evaluation]] = []
     for group in groups:
-        try:
-            batch = touched.get(group.lot_number) or batches.get_batch(group.lot_number, for_update=True)
-        except NotFound:
+        batch = found.get(group.lot_number)
+        if batch is None:
             errors.append(
                 {"row": group.first_row, "message": f"No batch with lot number {group.lot_number}."}
             )
             continue
-        touched[batch.lot_number] = batch
-        try:
-            kind = results.spec_test(batch, group.test)["kind"]
-        except ServiceError as exc:
-            errors.append({"row": group.first_row, "message": exc.fields.get("test", exc.message)})
-            continue
-        arguments = _arguments(group, kind, errors)
-        if arguments is None:
-            continue
-        try:
-            results.add_result(actor, batch, source="imported", **arguments)
-        except ServiceError as exc:
-            detail = "; ".join(exc.fields.values()) or exc.message
-            errors.append(
-                {
-                    "row": group.first_row,
-                    "message": f"{group.lot_number} {group.test}: {exc.message} {detail}".strip(),
-                }
-            )
-            continue
-        recorded += 1
+        touched.setdefault(batch.lot_number, batch)
+        checked = _checked(actor, batch, proofs[batch.id], group, errors)
+        if checked is not None:
+            recorded.append((batch, *checked))
     if errors:
         db.session.rollback()
         raise InvalidInput(
             f"Nothing was imported: {len(errors)} row(s) need fixing.",
             rows=sorted(errors, key=lambda e: e["row"]),
         )
-    for batch in touched.values():
-        judgement.judge(actor, batch)
+    _record(actor, recorded)
+    for batch, result, _outcome in recorded:
+        proofs[batch.id].results.append(result)
+    judgement.judge_each(actor, [(batch, proofs[batch.id]) for batch in touched.values()])
     trends.refresh(actor, touched.values(), ("assay", "cu_av"))
     db.session.commit()
-    return ImportSummary(results=recorded, rows=count, batches=sorted(touched))
+    return ImportSummary(results=len(recorded), rows=count, batches=sorted(touched))
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for first in range(0, len(items), judgement.CHUNK):
+        yield items[first : first + judgement.CHUNK]
+
+
+def _locked_batches(lot_numbers: set[str]) -> dict[str, Batch]:
+    """The named batches that exist, by lot number, locked in lot-number order (PostgreSQL), as
+    one batch at a time is locked: a few statements per file."""
+    found: dict[str, Batch] = {}
+    for chunk in _chunks(sorted(lot_numbers)):
+        stmt = (
+            sa.select(Batch)
+            .where(Batch.lot_number.in_(chunk))
+            .order_by(Batch.lot_number)
+            .with_for_update(of=Batch)
+        )
+        found.update((batch.lot_number, batch) for batch in db.session.scalars(stmt))
+    return found
+
+
+def _evidence(batch_ids: list[int]) -> dict[int, judgement.Evidence]:
+    proofs: dict[int, judgement.Evidence] = {}
+    for chunk in _chunks(batch_ids):
+        proofs.update(judgement.evidence_each(chunk))
+    return proofs
+
+
+def _checked(
+    actor: User, batch: Batch, proof: judgement.Evidence, group: Group, errors: list[dict[str, Any]]
+) -> tuple[Result, ev.Evaluation] | None:
+    """The group's result checked and evaluated as one entered alone, or None (errors say why)."""
+    try:
+        kind = results.spec_test(batch, group.test)["kind"]
+    except ServiceError as exc:
+        errors.append({"row": group.first_row, "message": exc.fields.get("test", exc.message)})
+        return None
+    arguments = _arguments(group, kind, errors)
+    if arguments is None:
+        return None
+    try:
+        return results.new_result(actor, batch, proof, source="imported", **arguments)
+    except ServiceError as exc:
+        detail = "; ".join(exc.fields.values()) or exc.message
+        errors.append(
+            {
+                "row": group.first_row,
+                "message": f"{group.lot_number} {group.test}: {exc.message} {detail}".strip(),
+            }
+        )
+        return None
+
+
+def _record(actor: User, recorded: list[tuple[Batch, Result, ev.Evaluation]]) -> None:
+    """Write the results (an INSERT for many rows at a time, their ids read back), then
+    their audit events and out-of-specification alerts, in that order."""
+    if not recorded:
+        return
+    # Every row with every column (None too), so that the rows go in one INSERT after another
+    # of many rows each, stored as the session would store them one by one.
+    table = Result.__table__
+    columns = [c.key for c in table.columns if c.key not in ("id", "recorded_at")]
+    # One row per batch and test in a file, so that pair names the id each row was given.
+    stmt = sa.insert(table).returning(table.c.batch_id, table.c.test_key, table.c.id)
+    rows = [{key: getattr(result, key) for key in columns} for _batch, result, _outcome in recorded]
+    ids = {(batch_id, test): new_id for batch_id, test, new_id in db.session.execute(stmt, rows)}
+    for _batch, result, _outcome in recorded:
+        result.id = ids[result.batch_id, result.test_key]
+    audit.record_many([results.recorded_event(actor, batch, result) for batch, result, _ in recorded])
+    alerts.raise_alerts(
+        "oos",
+        [
+            results.out_of_specification(batch, result, outcome)
+            for batch, result, outcome in recorded
+            if outcome.status == "fail"
+        ],
+    )

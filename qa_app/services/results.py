@@ -106,6 +106,43 @@ def add_result(
     source: str = "entered",
 ) -> Result:
     """Record one result on a locked batch in the caller's transaction (no judgement, no commit)."""
+    result, outcome = new_result(
+        actor,
+        batch,
+        judgement.evidence(batch.id),
+        test=test,
+        value=value,
+        values=values,
+        method=method,
+        analyst=analyst,
+        tested_at=tested_at,
+        source=source,
+    )
+    db.session.add(result)
+    db.session.flush()
+    audit.record_many([recorded_event(actor, batch, result)])
+    if outcome.status == "fail":
+        alerts.raise_alerts("oos", [out_of_specification(batch, result, outcome)])
+    return result
+
+
+def new_result(
+    actor: User,
+    batch: Batch,
+    proof: judgement.Evidence,
+    *,
+    test: str,
+    value: Any = None,
+    values: Any = None,
+    method: str | None = None,
+    analyst: str | None = None,
+    tested_at: datetime | None = None,
+    source: str = "entered",
+) -> tuple[Result, ev.Evaluation]:
+    """The result as it will be recorded (not yet added) and its evaluation, checked against the
+    batch's state, its specification and its evidence ``proof`` (the stage-1 set it completes,
+    the retest plan it falls under); raises what refuses it. One check for a result entered on
+    a page, sent to the API or read from the laboratory's CSV."""
     if batch.status not in judgement.JUDGED_STATES:
         raise WrongState(
             f"Batch {batch.lot_number} is {batch.status}; results are recorded only between "
@@ -113,7 +150,6 @@ def add_result(
             {"lot_number": f"The batch is {batch.status}."},
         )
     spec = spec_test(batch, test)
-    proof = judgement.evidence(batch.id)
     pending = proof.pending_stage1.get(test) if spec["kind"] == "content_uniformity" else None
     numbers, text, outcome = _evaluate(spec, value, values, pending)
     tested_at = clock.past_or_now(tested_at, "tested_at")
@@ -136,35 +172,34 @@ def add_result(
         retest_of_id=retest_of_id,
         recorded_by_id=actor.id,
     )
-    db.session.add(result)
-    db.session.flush()
-    audit.record(
+    return result, outcome
+
+
+def recorded_event(actor: User, batch: Batch, result: Result) -> audit.Entry:
+    """The audit event of a recorded result (it has its id: added and flushed)."""
+    return audit.Entry(
         "result.recorded",
         "batch",
         batch.lot_number,
         actor=actor,
         new={
             "result_id": result.id,
-            "test": test,
-            "values": numbers,
-            "text": text,
-            "source": source,
-            "status": outcome.status,
+            "test": result.test_key,
+            "values": result.values,
+            "text": result.text_value,
+            "source": result.source,
+            "status": result.status,
             "evaluation": result.evaluation,
             "retest_of_investigation": result.retest_of_id,
             "stage1_result": result.stage1_result_id,
         },
     )
-    if outcome.status == "fail":
-        _alert_out_of_specification(batch, result, outcome)
-    return result
 
 
-def _alert_out_of_specification(batch: Batch, result: Result, outcome: ev.Evaluation) -> None:
-    """An "oos" e-mail alert, written with the failing result (services/alerts.py)."""
+def out_of_specification(batch: Batch, result: Result, outcome: ev.Evaluation) -> alerts.Cause:
+    """The "oos" e-mail alert of a failing result, written with it (services/alerts.py)."""
     observed = result.text_value or ", ".join(f"{n:g}" for n in result.values or [])
-    alerts.raise_alert(
-        "oos",
+    return alerts.Cause(
         f"result:{result.id}",
         f"Out of specification: {_label(result.test_key)} of batch {batch.lot_number}",
         f"{_label(result.test_key)} result {result.id} of batch {batch.lot_number} is out of "

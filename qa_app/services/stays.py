@@ -10,9 +10,14 @@ from qa_app.models import Batch, BatchLocation, Disposition, Excursion
 from qa_app.models.types import UTCDateTime
 
 
-def stays_subquery(*, batch_id: int | None = None, storage_unit_ids: set[int] | None = None):
+def stays_subquery(
+    *,
+    batch_id: int | None = None,
+    storage_unit_ids: set[int] | None = None,
+    batch_ids: list[int] | None = None,
+):
     """Each placement with the time the batch left that unit (``NULL`` while it is there),
-    for one batch or for the batches ever placed in one unit."""
+    for one batch, for several, or for the batches ever placed in one unit."""
     stmt = sa.select(
         BatchLocation.batch_id,
         BatchLocation.storage_unit_id,
@@ -23,6 +28,8 @@ def stays_subquery(*, batch_id: int | None = None, storage_unit_ids: set[int] | 
     )
     if batch_id is not None:
         stmt = stmt.where(BatchLocation.batch_id == batch_id)
+    if batch_ids is not None:
+        stmt = stmt.where(BatchLocation.batch_id.in_(batch_ids))
     if storage_unit_ids is not None:
         placed = sa.select(BatchLocation.batch_id).where(BatchLocation.storage_unit_id.in_(storage_unit_ids))
         stmt = stmt.where(BatchLocation.batch_id.in_(placed))
@@ -39,23 +46,39 @@ def batches_during(excursion: Excursion) -> list[Batch]:
 
 def for_batch(batch_id: int) -> list[Excursion]:
     """Excursions (not withdrawn) in the units the batch was in, while it was there."""
-    stays = stays_subquery(batch_id=batch_id)
+    return for_batches([batch_id])[batch_id]
+
+
+def for_batches(batch_ids: list[int]) -> dict[int, list[Excursion]]:
+    """:func:`for_batch` for several batches in one statement, by batch id."""
+    stays = stays_subquery(batch_ids=batch_ids)
     stmt = (
-        sa.select(Excursion)
+        sa.select(stays.c.batch_id, Excursion)
         .join(stays, stays.c.storage_unit_id == Excursion.storage_unit_id)
-        .where(stays.c.batch_id == batch_id, Excursion.withdrawn_at.is_(None))
+        .where(Excursion.withdrawn_at.is_(None))
         .where(sa.or_(Excursion.end.is_(None), stays.c.placed_at <= Excursion.end))
         .where(sa.or_(stays.c.left_at.is_(None), stays.c.left_at > Excursion.start))
-        .order_by(Excursion.start)
-        .distinct()
+        .order_by(stays.c.batch_id, Excursion.start, Excursion.id)
     )
-    return list(db.session.scalars(stmt))
+    found: dict[int, list[Excursion]] = {i: [] for i in batch_ids}
+    for batch_id, excursion in db.session.execute(stmt):
+        if excursion not in found[batch_id]:
+            found[batch_id].append(excursion)
+    return found
 
 
 def dispositions_for(batch_id: int) -> dict[int, Disposition]:
     """The batch's latest disposition per excursion, by excursion id."""
-    stmt = sa.select(Disposition).where(Disposition.batch_id == batch_id).order_by(Disposition.id)
-    return {d.excursion_id: d for d in db.session.scalars(stmt)}
+    return dispositions_for_each([batch_id])[batch_id]
+
+
+def dispositions_for_each(batch_ids: list[int]) -> dict[int, dict[int, Disposition]]:
+    """:func:`dispositions_for` for several batches in one statement, by batch id."""
+    stmt = sa.select(Disposition).where(Disposition.batch_id.in_(batch_ids)).order_by(Disposition.id)
+    found: dict[int, dict[int, Disposition]] = {i: {} for i in batch_ids}
+    for disposition in db.session.scalars(stmt):
+        found[disposition.batch_id][disposition.excursion_id] = disposition
+    return found
 
 
 def placed_again(disposition: Disposition, excursion: Excursion) -> bool:
@@ -86,8 +109,17 @@ def covered(disposition: Disposition | None, excursion: Excursion) -> bool:
 def pending_dispositions(batch_id: int) -> list[Excursion]:
     """Excursions that need a disposition for this batch and have none that covers them yet
     (:func:`covered`)."""
-    decided = dispositions_for(batch_id)
-    return [e for e in for_batch(batch_id) if e.needs_disposition and not covered(decided.get(e.id), e)]
+    return pending_dispositions_each([batch_id])[batch_id]
+
+
+def pending_dispositions_each(batch_ids: list[int]) -> dict[int, list[Excursion]]:
+    """:func:`pending_dispositions` for several batches: two statements, and one more for each
+    excursion a signed disposition may cover."""
+    decided = dispositions_for_each(batch_ids)
+    return {
+        batch_id: [e for e in found if e.needs_disposition and not covered(decided[batch_id].get(e.id), e)]
+        for batch_id, found in for_batches(batch_ids).items()
+    }
 
 
 def batches_during_each(excursions: list[Excursion]) -> dict[int, list[Batch]]:

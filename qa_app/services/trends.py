@@ -157,7 +157,12 @@ def points(
         )
     else:
         key, field = ("assay", "reported") if attribute == "assay" else ("content_uniformity", "av")
-        completed = sa.select(Result.stage1_result_id).where(Result.stage1_result_id.is_not(None))
+        # Only the series' own batches' results are read (through the batch and test index),
+        # not every result of the test in the database.
+        mine = sa.select(Batch.id).where(*where)
+        completed = sa.select(Result.stage1_result_id).where(
+            Result.batch_id.in_(mine), Result.stage1_result_id.is_not(None)
+        )
         invalidated = sa.select(ResultInvalidation.result_id)
         value = (
             sa.cast(Result.evaluation[field].as_string(), sa.Float)
@@ -171,6 +176,7 @@ def points(
                 sa.func.row_number().over(partition_by=Result.batch_id, order_by=Result.id.desc()).label("n"),
             )
             .where(
+                Result.batch_id.in_(mine),
                 Result.test_key == key,
                 Result.status.in_(("pass", "warning", "fail")),
                 Result.id.not_in(invalidated),
@@ -235,75 +241,115 @@ ATTRIBUTES_OF_TEST = {"assay": ("assay",), "content_uniformity": ("cu_av",)}
 
 def refresh(actor: User | None, batches: Iterable[Batch], attributes: Iterable[str]) -> list[TrendSignal]:
     """Store the signals new since the last look on the trends these batches belong to (each
-    formula and strength once), raising a ``trend_signal`` alert for each; caller commits."""
+    formula and strength once), raising a ``trend_signal`` alert for each; caller commits.
+
+    The signals found are written together: one INSERT for many, the new ones audited and
+    alerted in the order they were found."""
     keys = {(b.formula_version.formula_id, b.strength_mg) for b in batches if b.dosage_form != "trituration"}
     wanted = [a for a in dict.fromkeys(attributes) if a in TREND_ATTRIBUTES]
-    stored: list[TrendSignal] = []
+    found: list[Found] = []
     for formula_id, strength in sorted(keys):
         formula = db.session.get(Formula, formula_id)
         for attribute in wanted:
-            found = series(formula.code, attribute, strength)
-            for signal in found.trend.signals:
-                point = found.points[signal.index]
-                row = _store(actor, formula, strength, attribute, signal, point)
-                if row is not None:
-                    stored.append(row)
-    return stored
+            trend_series = series(formula.code, attribute, strength)
+            found += [
+                Found(formula, strength, attribute, signal, trend_series.points[signal.index])
+                for signal in trend_series.trend.signals
+            ]
+    return _store(actor, found)
 
 
-def _store(
-    actor: User | None,
-    formula: Formula,
-    strength: float,
-    attribute: str,
-    signal: trending.Signal,
-    point: Point,
-) -> TrendSignal | None:
+@dataclass(frozen=True)
+class Found:
+    """A signal seen on a series, and the point where its pattern completes."""
+
+    formula: Formula
+    strength: float
+    attribute: str
+    signal: trending.Signal
+    point: Point
+
+    @property
+    def key(self) -> tuple[int, float, str, str, int]:
+        return (self.formula.id, self.strength, self.attribute, self.signal.rule, self.point.batch_id)
+
+
+SIGNAL_ROWS_PER_STATEMENT = 500
+"""Rows of one INSERT: eight parameters each, well within SQLite's and PostgreSQL's limits."""
+
+
+def _store(actor: User | None, found: list[Found]) -> list[TrendSignal]:
+    """Write the signals not stored yet; audit and alert each new one; the new rows."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(TrendSignal)
-        .values(
-            formula_id=formula.id,
-            strength_mg=strength,
-            attribute=attribute,
-            rule=signal.rule,
-            batch_id=point.batch_id,
-            description=signal.description,
-            detected_at=clock.utcnow(),
-            row_version=1,
+    now = clock.utcnow()
+    new_ids: dict[tuple[int, float, str, str, int], int] = {}
+    for first in range(0, len(found), SIGNAL_ROWS_PER_STATEMENT):
+        rows = [
+            {
+                "formula_id": f.formula.id,
+                "strength_mg": f.strength,
+                "attribute": f.attribute,
+                "rule": f.signal.rule,
+                "batch_id": f.point.batch_id,
+                "description": f.signal.description,
+                "detected_at": now,
+                "row_version": 1,
+            }
+            for f in found[first : first + SIGNAL_ROWS_PER_STATEMENT]
+        ]
+        stmt = (
+            dialect.insert(TrendSignal)
+            .values(rows)
+            .on_conflict_do_nothing(
+                index_elements=["formula_id", "strength_mg", "attribute", "rule", "batch_id"]
+            )
+            .returning(
+                TrendSignal.formula_id,
+                TrendSignal.strength_mg,
+                TrendSignal.attribute,
+                TrendSignal.rule,
+                TrendSignal.batch_id,
+                TrendSignal.id,
+            )
         )
-        .on_conflict_do_nothing(index_elements=["formula_id", "strength_mg", "attribute", "rule", "batch_id"])
-        .returning(TrendSignal.id)
-    )
-    new_id = db.session.execute(stmt).scalar()
-    if new_id is None:
-        return None
-    row = db.session.get(TrendSignal, new_id)
-    what = f"{ATTRIBUTE_LABELS[attribute]} of {formula.code} {strength:g} mg"
-    audit.record(
+        new_ids.update((tuple(row[:5]), row[5]) for row in db.session.execute(stmt))
+    stored = [(f, new_ids.pop(f.key)) for f in found if f.key in new_ids]
+    if not stored:
+        return []
+    audit.record_many([_signal_event(actor, f, new_id) for f, new_id in stored])
+    alerts.raise_alerts("trend_signal", [_signal_alert(f, new_id) for f, new_id in stored])
+    rows = db.session.scalars(sa.select(TrendSignal).where(TrendSignal.id.in_([i for _, i in stored])))
+    by_id = {row.id: row for row in rows}
+    return [by_id[new_id] for _, new_id in stored]
+
+
+def _signal_event(actor: User | None, f: Found, new_id: int) -> audit.Entry:
+    return audit.Entry(
         "trend.signal",
         "trend_signal",
         str(new_id),
         actor=actor,
         username=None if actor is not None else "system",
         new={
-            "formula": formula.code,
-            "strength_mg": strength,
-            "attribute": attribute,
-            "rule": signal.rule,
-            "lot_number": point.lot_number,
-            "description": signal.description,
+            "formula": f.formula.code,
+            "strength_mg": f.strength,
+            "attribute": f.attribute,
+            "rule": f.signal.rule,
+            "lot_number": f.point.lot_number,
+            "description": f.signal.description,
         },
     )
-    alerts.raise_alert(
-        "trend_signal",
+
+
+def _signal_alert(f: Found, new_id: int) -> alerts.Cause:
+    what = f"{ATTRIBUTE_LABELS[f.attribute]} of {f.formula.code} {f.strength:g} mg"
+    return alerts.Cause(
         f"trend_signal:{new_id}",
-        f"Trend signal (Nelson rule {signal.rule}): {what}",
-        f"{what}: {signal.description} The pattern completes at batch {point.lot_number}. "
+        f"Trend signal (Nelson rule {f.signal.rule}): {what}",
+        f"{what}: {f.signal.description} The pattern completes at batch {f.point.lot_number}. "
         "A reviewer acknowledges it with a comment on the trends page.",
-        f"/trends/{formula.code}?attribute={attribute}&strength={strength:g}",
+        f"/trends/{f.formula.code}?attribute={f.attribute}&strength={f.strength:g}",
     )
-    return row
 
 
 def open_signals() -> list[TrendSignal]:

@@ -33,7 +33,7 @@ from tests.system.server import PROJECT_ROOT, PendingRequest, Server
 
 # Sized so that one import takes three to four seconds on the 2-core reference machine.
 READINGS = {"sqlite": 80_000, "postgresql": 30_000}
-BATCHES = {"sqlite": 80, "postgresql": 80}
+BATCHES = {"sqlite": 400, "postgresql": 400}
 
 
 def readings_csv(count: int) -> bytes:
@@ -217,9 +217,10 @@ def test_a_readings_import_killed_halfway_is_wholly_absent(gunicorn, served, tmp
 
 
 def test_a_results_import_killed_halfway_is_wholly_absent(gunicorn, served, tmp_path):
-    """Results for 80 batches (12 rows each) cut off halfway: the 80 have 0 results and 0
-    events and are all still in quarantine; the 80 imported before have their 3 results and
-    await release; the chain verifies; the file sent again is imported whole."""
+    """Results for 400 batches (12 rows each; enough for the import to take a while) cut off
+    halfway: the 400 have 0 results and 0 events and are all still in quarantine; the 400
+    imported before have their 3 results and await release; the chain verifies; the file sent
+    again is imported whole."""
     k = BATCHES[served.backend]
     with served.app.app_context():
         served.app.config["TEST_LOTS"] = served.lots
