@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, KeepTogether, Spacer
+from reportlab.platypus import Flowable, Spacer
 
 from qa_app.reports import pdf
-from qa_app.reports.pdf import MARGIN, PAGE_SIZE, Boxed, Line, Run
+from qa_app.reports.pdf import MARGIN, PAGE_SIZE, Boxed, Line, Run, Together
 
 CONTENT_WIDTH = PAGE_SIZE[0] - 2 * MARGIN
 NOT_RELEASED = "NOT RELEASED"
@@ -169,66 +169,70 @@ def _story(c: CertificateContent) -> list[Flowable]:
         )
     )
     if c.components:
-        story.append(_heading("Components"))
-        story.append(
-            pdf.grid(
-                ["Material", "Lot", "Supplier (supplier lot)", "Expiry"],
-                c.components,
-                [0.34 * CONTENT_WIDTH, 0.2 * CONTENT_WIDTH, 0.32 * CONTENT_WIDTH, 0.14 * CONTENT_WIDTH],
-            )
+        components = pdf.grid(
+            ["Material", "Lot", "Supplier (supplier lot)", "Expiry"],
+            c.components,
+            [0.34 * CONTENT_WIDTH, 0.2 * CONTENT_WIDTH, 0.32 * CONTENT_WIDTH, 0.14 * CONTENT_WIDTH],
         )
-    story.append(_heading(f"Test results against specification {c.specification}"))
+        story.append(_section("Components", components))
     story.append(
-        pdf.grid(
-            ["Test", "Method", "Limits", "Result", "Conclusion"],
-            [(t.name, t.method, t.limits, t.result, t.conclusion) for t in c.tests],
-            [
-                0.16 * CONTENT_WIDTH,
-                0.2 * CONTENT_WIDTH,
-                0.26 * CONTENT_WIDTH,
-                0.22 * CONTENT_WIDTH,
-                0.16 * CONTENT_WIDTH,
-            ],
-            bold_first_column=True,
+        _section(
+            f"Test results against specification {c.specification}",
+            pdf.grid(
+                ["Test", "Method", "Limits", "Result", "Conclusion"],
+                [(t.name, t.method, t.limits, t.result, t.conclusion) for t in c.tests],
+                [
+                    0.16 * CONTENT_WIDTH,
+                    0.2 * CONTENT_WIDTH,
+                    0.26 * CONTENT_WIDTH,
+                    0.22 * CONTENT_WIDTH,
+                    0.16 * CONTENT_WIDTH,
+                ],
+                bold_first_column=True,
+            ),
         )
     )
     for cu in c.uniformity:
-        story.append(KeepTogether(_uniformity(cu)))
-    story.append(_heading("Storage while in quarantine"))
+        story.append(Together(_uniformity(cu)))
     if c.storage:
         story.append(
-            pdf.grid(
-                ["Storage unit", "From", "To", "Readings", "Min °C", "Max °C", "MKT °C"],
-                [(s.unit, s.start, s.end, s.readings, s.min_c, s.max_c, s.mkt_c) for s in c.storage],
-                [
-                    0.25 * CONTENT_WIDTH,
-                    0.17 * CONTENT_WIDTH,
-                    0.17 * CONTENT_WIDTH,
-                    0.1 * CONTENT_WIDTH,
-                    0.1 * CONTENT_WIDTH,
-                    0.1 * CONTENT_WIDTH,
-                    0.11 * CONTENT_WIDTH,
-                ],
+            _section(
+                "Storage while in quarantine",
+                pdf.grid(
+                    ["Storage unit", "From", "To", "Readings", "Min °C", "Max °C", "MKT °C"],
+                    [(s.unit, s.start, s.end, s.readings, s.min_c, s.max_c, s.mkt_c) for s in c.storage],
+                    [
+                        0.25 * CONTENT_WIDTH,
+                        0.17 * CONTENT_WIDTH,
+                        0.17 * CONTENT_WIDTH,
+                        0.1 * CONTENT_WIDTH,
+                        0.1 * CONTENT_WIDTH,
+                        0.1 * CONTENT_WIDTH,
+                        0.11 * CONTENT_WIDTH,
+                    ],
+                ),
             )
         )
     else:
-        story.append(Line([("No storage recorded.", False)]))
+        story.append(_section("Storage while in quarantine", Line([("No storage recorded.", False)])))
     if c.storage_note:
         story.append(Line([(c.storage_note, False)], "small"))
-    story.append(_heading("Deviations"))
-    if c.deviations:
-        for deviation in c.deviations:
-            story.append(Line([(f"• {deviation}", False)]))
-    else:
-        story.append(Line([("None recorded.", False)]))
+    deviations = [Line([(f"• {deviation}", False)]) for deviation in c.deviations]
+    story.append(_section("Deviations", deviations[0] if deviations else Line([("None recorded.", False)])))
+    story += deviations[1:]
     story.append(
-        KeepTogether([Line([(c.conclusion, False)], "conclusion"), Spacer(1, 2 * mm), _release_block(c)])
+        Together([Line([(c.conclusion, False)], "conclusion"), Spacer(1, 2 * mm), _release_block(c)])
     )
     return story
 
 
 def _heading(title: str) -> Line:
     return Line([(title, False)], "h2")
+
+
+def _section(title: str, first: Flowable) -> Together:
+    """A heading kept on the page with what follows it."""
+    return Together([_heading(title), first])
 
 
 def _uniformity(cu: UniformityTable) -> list[Flowable]:

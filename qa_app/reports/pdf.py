@@ -35,6 +35,7 @@ PAGE_SIZE = LETTER
 MARGIN = 16 * mm
 HEADER_HEIGHT = 18 * mm
 FOOTER_HEIGHT = 12 * mm
+FRAME_HEIGHT = PAGE_SIZE[1] - 2 * MARGIN - HEADER_HEIGHT - FOOTER_HEIGHT  # the room for the story on a page
 CREATOR = "LDN batch QA"
 GRID = colors.Color(0.55, 0.55, 0.55)
 SHADE = colors.Color(0.92, 0.92, 0.92)
@@ -146,6 +147,7 @@ class Line(Flowable):
         self.style = STYLES[self.unicode][style]
         self._bold_style = self.style.fontName in (BOLD, PLAIN_BOLD)
         self._paragraph: Paragraph | None = None
+        self._lines: list[list[Run]] | None = None
 
     def font(self, bold: bool) -> str:
         if bold or self._bold_style:
@@ -156,19 +158,39 @@ class Line(Flowable):
         return "".join(f"<b>{text(value)}</b>" if bold else text(value) for value, bold in self.runs)
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        size = self.style.fontSize
-        width = sum(pdfmetrics.stringWidth(value, self.font(bold), size) for value, bold in self.runs)
-        if width <= available_width and not any("\n" in value for value, _ in self.runs):
-            self._paragraph = None
-            self.width, self.height = available_width, self.style.leading
-        else:
+        self._paragraph, self._lines = None, self._plain_lines(available_width)
+        if self._lines is None:
             self._paragraph = Paragraph(self.markup(), self.style)
             self.width, self.height = self._paragraph.wrap(available_width, available_height)
+        else:
+            self.width, self.height = available_width, self.style.leading * max(1, len(self._lines))
         return self.width, self.height
+
+    def _plain_lines(self, width: float) -> list[list[Run]] | None:
+        """The runs as they print: one line when they fit; lines broken at spaces when the text
+        is in one face; None when a paragraph has to break it (mixed faces, a line break, a
+        word wider than the column)."""
+        size = self.style.fontSize
+        if any("\n" in value for value, _ in self.runs):
+            return None
+        if sum(pdfmetrics.stringWidth(value, self.font(bold), size) for value, bold in self.runs) <= width:
+            return [self.runs]
+        faces = {self.font(bold) for _, bold in self.runs}
+        if len(faces) != 1:
+            return None
+        [font], bold = faces, self.runs[0][1]
+        lines = simpleSplit("".join(value for value, _ in self.runs), font, size, width)
+        if any(pdfmetrics.stringWidth(line, font, size) > width for line in lines):
+            return None
+        return [[(line, bold)] for line in lines]
 
     def split(self, available_width: float, available_height: float) -> list[Flowable]:
         self.wrap(available_width, available_height)
-        return [] if self._paragraph is None else self._paragraph.split(available_width, available_height)
+        if self._paragraph is None:
+            if len(self._lines) < 2:
+                return []
+            self._paragraph = Paragraph(self.markup(), self.style)  # a paragraph splits between its lines
+        return self._paragraph.split(available_width, available_height)
 
     def draw(self) -> None:
         if self._paragraph is not None:
@@ -176,12 +198,56 @@ class Line(Flowable):
             return
         canvas, size = self.canv, self.style.fontSize
         canvas.setFillColor(self.style.textColor)
-        x, y = 0.0, self.height - size
-        for value, bold in self.runs:
-            font = self.font(bold)
-            canvas.setFont(font, size)
-            canvas.drawString(x, y, value)
-            x += pdfmetrics.stringWidth(value, font, size)
+        y = self.height - size
+        for runs in self._lines:
+            x = 0.0
+            for value, bold in runs:
+                font = self.font(bold)
+                canvas.setFont(font, size)
+                canvas.drawString(x, y, value)
+                x += pdfmetrics.stringWidth(value, font, size)
+            y -= self.style.leading
+
+
+class Together(Flowable):
+    """Flowables kept on one page: moved whole to the next page when what is left of this one is
+    too short, and let flow apart only when taller than a page — KeepTogether's rule, without
+    its copy of the frame at every measurement."""
+
+    def __init__(self, flowables: Sequence[Flowable], page_height: float = FRAME_HEIGHT) -> None:
+        super().__init__()
+        self.flowables, self.page_height = list(flowables), page_height
+
+    def _gap(self, i: int) -> float:
+        """The space between flowable ``i`` and the one before: the larger of the two asked for."""
+        if i == 0:
+            return 0.0
+        return max(self.flowables[i - 1].getSpaceAfter(), self.flowables[i].getSpaceBefore())
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        height = 0.0
+        for i, flowable in enumerate(self.flowables):
+            height += self._gap(i) + flowable.wrap(available_width, self.page_height)[1]
+        self.width, self.height = available_width, height
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        self.wrap(available_width, available_height)
+        if self.height <= available_height:
+            return [self]
+        return [] if self.height <= self.page_height else list(self.flowables)
+
+    def getSpaceBefore(self) -> float:  # noqa: N802 (reportlab's name)
+        return self.flowables[0].getSpaceBefore() if self.flowables else 0.0
+
+    def getSpaceAfter(self) -> float:  # noqa: N802 (reportlab's name)
+        return self.flowables[-1].getSpaceAfter() if self.flowables else 0.0
+
+    def draw(self) -> None:
+        y = self.height
+        for i, flowable in enumerate(self.flowables):
+            y -= self._gap(i) + flowable.height
+            flowable.drawOn(self.canv, 0, y)
 
 
 def needs_unicode(runs: Sequence[Run]) -> bool:
