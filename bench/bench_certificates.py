@@ -11,9 +11,9 @@ floor, ``bench/certificate_floor.py``: the same content drawn with bare reportla
 so both see the same machine at the same moment. The ZIPs are made the way the export page
 makes them, step by step, from stored certificates (copies of one released batch's certificate,
 each of its own batch, inserted directly): BENCH_ZIP_CERTIFICATES of them BENCH_ZIP_REPEAT
-times, then one export of each size in BENCH_ZIP_SIZES, timed, with the peak resident memory of
-the process during it (VmHWM, reset before each export) and, in a second export of the same
-size, the peak of Python's own allocations (tracemalloc).
+times, then BENCH_ZIP_SCALING_REPEAT exports of each size in BENCH_ZIP_SIZES, timed (their
+median), with the peak resident memory of the process during them (VmHWM, reset before) and, in
+one more export of the same size, the peak of Python's own allocations (tracemalloc).
 """
 
 import os
@@ -53,6 +53,7 @@ RENDERS = int(os.environ.get("BENCH_RENDERS", "200"))
 ZIP_CERTIFICATES = int(os.environ.get("BENCH_ZIP_CERTIFICATES", "1000"))
 RELEASES = int(os.environ.get("BENCH_RELEASES", "20"))
 ZIP_REPEAT = int(os.environ.get("BENCH_ZIP_REPEAT", "3"))
+ZIP_SCALING_REPEAT = int(os.environ.get("BENCH_ZIP_SCALING_REPEAT", "3"))
 ZIP_SIZES = [int(n) for n in os.environ.get("BENCH_ZIP_SIZES", "1000,5000,10000").split(",") if n.strip()]
 AIM_TIMES_FLOOR = 1.3
 AIM_RENDER_MS = 30.0
@@ -296,13 +297,18 @@ def _reset_peak_rss() -> bool:
 
 
 def _scaling(size: int, days: tuple) -> dict:
-    """One timed export of ``size`` certificates with the process's peak RSS during it, then
-    another under tracemalloc for the peak of Python's allocations."""
+    """BENCH_ZIP_SCALING_REPEAT timed exports of ``size`` certificates (their median) with the
+    process's highest peak RSS during them, then one more under tracemalloc for the peak of
+    Python's allocations."""
     db.session.expire_all()
     baseline = _peak_rss_kib() if _reset_peak_rss() else None
-    export, seconds, steps = _export(days)
+    timed = []
+    for _ in range(ZIP_SCALING_REPEAT):
+        export, seconds, steps = _export(days)
+        timed.append(seconds)
+        exports.zip_path(export).unlink()
     rss_peak = _peak_rss_kib() if baseline is not None else None
-    exports.zip_path(export).unlink()
+    seconds = statistics.median(timed)
     tracemalloc.start()
     traced, _, _ = _export(days)
     _, traced_peak = tracemalloc.get_traced_memory()
@@ -311,6 +317,7 @@ def _scaling(size: int, days: tuple) -> dict:
     found = {
         "certificates": export.done,
         "seconds": seconds,
+        "exports": len(timed),
         "steps": steps,
         "mib": export.size / 1048576,
         "per_certificate_ms": seconds * 1000 / export.done,

@@ -155,7 +155,7 @@ def _zip_scaling(sizes: list[dict]) -> list[tuple]:
             f"{size['seconds']:.2f} s ({size['per_certificate_ms']:.3f} ms a certificate)", "—",
             f"{times(size['per_certificate_ms'] / first['per_certificate_ms'])} the time a certificate of "
             f"{first['certificates']:,}",
-            f"one export in {size['steps']} progress steps; {rss}; tracemalloc peak "
+            f"median of {size.get('exports', 1)} exports, the last in {size['steps']} progress steps; {rss}; tracemalloc peak "
             f"{size['tracemalloc_peak_mib']:.1f} MiB (a second export)",
         ))  # fmt: skip
     return found
