@@ -156,7 +156,7 @@ def _zip_scaling(sizes: list[dict]) -> list[tuple]:
             f"{times(size['per_certificate_ms'] / first['per_certificate_ms'])} the time a certificate of "
             f"{first['certificates']:,}",
             f"median of {size.get('exports', 1)} exports, the last in {size['steps']} progress steps; {rss}; tracemalloc peak "
-            f"{size['tracemalloc_peak_mib']:.1f} MiB (a second export)",
+            f"{size['tracemalloc_peak_mib']:.1f} MiB (one more export)",
         ))  # fmt: skip
     return found
 
