@@ -1,11 +1,19 @@
-"""Benchmark: rendering a certificate of analysis, releasing a batch, and the ZIP of 1,000 certificates.
+"""Benchmark: rendering a certificate of analysis beside its floor, releasing a batch, and ZIPs of
+1,000 to 10,000 certificates.
 
 make bench                                   # with the other benchmarks and BENCHMARKS.md
-BENCH_RENDERS=200 BENCH_ZIP_CERTIFICATES=1000 BENCH_ZIP_REPEAT=3 .venv/bin/python bench/bench_certificates.py
+BENCH_RENDERS=200 BENCH_ZIP_CERTIFICATES=1000 BENCH_ZIP_REPEAT=3 BENCH_ZIP_SIZES=1000,5000,10000 \
+    .venv/bin/python bench/bench_certificates.py
 
 The render is the worst ordinary case: a QR code and 30 content-uniformity values (stage 2).
-The ZIP is made the way the export page makes it, chunk by chunk, from 1,000 stored certificates
-(the batches behind them are copies of one released batch, inserted directly).
+Each render of ``certificate_pdf`` (what the release and the preview call) alternates with the
+floor, ``bench/certificate_floor.py``: the same content drawn with bare reportlab canvas calls,
+so both see the same machine at the same moment. The ZIPs are made the way the export page
+makes them, step by step, from stored certificates (copies of one released batch's certificate,
+each of its own batch, inserted directly): BENCH_ZIP_CERTIFICATES of them BENCH_ZIP_REPEAT
+times, then BENCH_ZIP_SCALING_REPEAT exports of each size in BENCH_ZIP_SIZES, timed (their
+median), with the peak resident memory of the process during them (VmHWM, reset before) and, in
+one more export of the same size, the peak of Python's own allocations (tracemalloc).
 """
 
 import os
@@ -13,6 +21,8 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -20,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from flask import current_app  # noqa: E402
 
-from bench.common import figures, p95, prepare, write_json  # noqa: E402
+from bench.certificate_floor import floor_pdf  # noqa: E402
+from bench.common import figures, prepare, write_json  # noqa: E402
 from config import TestConfig  # noqa: E402
 from qa_app import create_app  # noqa: E402
 from qa_app.extensions import db  # noqa: E402
@@ -42,6 +53,9 @@ RENDERS = int(os.environ.get("BENCH_RENDERS", "200"))
 ZIP_CERTIFICATES = int(os.environ.get("BENCH_ZIP_CERTIFICATES", "1000"))
 RELEASES = int(os.environ.get("BENCH_RELEASES", "20"))
 ZIP_REPEAT = int(os.environ.get("BENCH_ZIP_REPEAT", "3"))
+ZIP_SCALING_REPEAT = int(os.environ.get("BENCH_ZIP_SCALING_REPEAT", "3"))
+ZIP_SIZES = [int(n) for n in os.environ.get("BENCH_ZIP_SIZES", "1000,5000,10000").split(",") if n.strip()]
+AIM_TIMES_FLOOR = 1.3
 AIM_RENDER_MS = 30.0
 
 
@@ -110,32 +124,50 @@ def content(i: int) -> CertificateContent:
 
 
 def bench_render() -> dict:
-    """Wall-clock median, and the CPU time median that a busy machine does not inflate."""
+    """Wall-clock and CPU medians of the render and of its floor, taken in turns."""
     certificate_pdf(content(0))  # fonts parsed, code paths warm
-    wall, cpu, size = [], [], 0
+    floor_pdf(content(0))
+    timings: dict[str, dict[str, list[float]]] = {
+        "render": {"wall": [], "cpu": []},
+        "floor": {"wall": [], "cpu": []},
+    }
+    sizes = {}
     for i in range(1, RENDERS + 1):
         data = content(i)
-        started, started_cpu = time.perf_counter(), time.process_time()
-        size = len(certificate_pdf(data))
-        wall.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - started_cpu)
-    wall_ms, cpu_ms = [w * 1000 for w in wall], [c * 1000 for c in cpu]
+        for name, draw in (
+            (("render", certificate_pdf), ("floor", floor_pdf))
+            if i % 2
+            else (("floor", floor_pdf), ("render", certificate_pdf))
+        ):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            sizes[name] = len(draw(data))
+            timings[name]["wall"].append((time.perf_counter() - started) * 1000)
+            timings[name]["cpu"].append((time.process_time() - started_cpu) * 1000)
+    found = {}
+    for name, samples in timings.items():
+        found[name] = figures(
+            samples["wall"], cpu_median_ms=statistics.median(samples["cpu"]), kib=sizes[name] / 1024
+        )
+    render, floor = found["render"], found["floor"]
     print(
-        f"certificate render (QR code, 30 CU values): median {statistics.median(wall_ms):.1f} ms "
-        f"(CPU {statistics.median(cpu_ms):.1f} ms), p95 {p95(wall_ms):.1f} ms "
-        f"over {RENDERS} renders, {size / 1024:.0f} KiB each",
+        f"certificate render (QR code, 30 CU values): median {render['median_ms']:.1f} ms "
+        f"(CPU {render['cpu_median_ms']:.1f} ms), p95 {render['p95_ms']:.1f} ms over {RENDERS} renders, "
+        f"{render['kib']:.0f} KiB; floor (bare canvas) {floor['median_ms']:.1f} ms (CPU "
+        f"{floor['cpu_median_ms']:.1f} ms): {render['median_ms'] / floor['median_ms']:.2f}× "
+        f"(CPU {render['cpu_median_ms'] / floor['cpu_median_ms']:.2f}×)",
         flush=True,
     )
-    return figures(wall_ms, cpu_median_ms=statistics.median(cpu_ms), kib=size / 1024, aim_ms=AIM_RENDER_MS)
+    return {**render, "aim_ms": AIM_RENDER_MS, "aim_times_floor": AIM_TIMES_FLOOR, "floor": floor}
 
 
-def _clone_certificates(prototype: Certificate, count: int) -> None:
-    """``count`` more released batches with a certificate each, copied from one real release."""
+def _clone_certificates(prototype: Certificate, count: int, issued_at, first: int = 0) -> None:
+    """``count`` more released batches with a certificate each, copied from one real release,
+    issued at ``issued_at``; numbered from ``first``."""
     batch_row = {c.name: getattr(prototype.batch, c.key) for c in Batch.__table__.columns if c.name != "id"}
     pdf = db.session.scalar(sa.select(Certificate.pdf).where(Certificate.id == prototype.id))
     year = clock.today().year
-    for start in range(0, count, 200):
-        chunk = range(start, min(start + 200, count))
+    for start in range(first, first + count, 200):
+        chunk = range(start, min(start + 200, first + count))
         ids = []
         for i in chunk:
             ids.append(
@@ -148,13 +180,14 @@ def _clone_certificates(prototype: Certificate, count: int) -> None:
             [
                 {
                     "number": f"COA-{year}-B{i:05d}",
+                    "verification_code": f"BENCH{i:011d}",
                     "version": 1,
                     "batch_id": batch_id,
                     "status": "valid",
                     "pdf": pdf,
                     "size": prototype.size,
                     "sha256": prototype.sha256,
-                    "issued_at": prototype.issued_at,
+                    "issued_at": issued_at,
                     "issued_by_id": prototype.issued_by_id,
                     "signature_id": prototype.signature_id,
                     "row_version": 1,
@@ -191,26 +224,119 @@ def bench_release_and_zip() -> dict:
                 f"over {RELEASES} releases (SQLite)",
                 flush=True,
             )
-            _clone_certificates(certificate, ZIP_CERTIFICATES - RELEASES)
-            today = clock.today()
+            bands = _bands(certificate, sorted({ZIP_CERTIFICATES, *ZIP_SIZES}))
             zip_ms = []
             for _ in range(ZIP_REPEAT):
-                started = time.perf_counter()
-                export = exports.start(user("ada"), today, today)
-                steps = 0
-                while export.status == "running":
-                    export = exports.advance(user("ada"), export.id)
-                    steps += 1
-                zip_ms.append((time.perf_counter() - started) * 1000)
+                export, seconds, steps = _export(bands[ZIP_CERTIFICATES])
+                zip_ms.append(seconds * 1000)
+                exported, mib = export.done, export.size / 1048576
                 print(
-                    f"ZIP export of {export.done:,} certificates: {zip_ms[-1] / 1000:.2f} s in {steps} progress "
+                    f"ZIP export of {export.done:,} certificates: {seconds:.2f} s in {steps} progress "
                     f"steps, {export.size / 1048576:.1f} MiB",
                     flush=True,
                 )
+                exports.zip_path(export).unlink()
+            scaling = [_scaling(size, bands[size]) for size in ZIP_SIZES]
     return {
         "release": figures(release_ms),
-        "zip": figures(zip_ms, certificates=export.done, mib=export.size / 1048576, steps=steps),
+        "zip": figures(zip_ms, certificates=exported, mib=mib, steps=steps),
+        "zip_scaling": scaling,
     }
+
+
+def _bands(prototype: Certificate, sizes: list[int]) -> dict[int, tuple]:
+    """Copies of ``prototype`` issued a day apart in the past, so that the export of the days
+    from the first to the k-th holds ``sizes[k]`` certificates; each size's first and last day."""
+    first_day = clock.today() - timedelta(days=len(sizes) + 1)
+    made, bands = 0, {}
+    for k, size in enumerate(sizes):
+        day = first_day + timedelta(days=k)
+        _clone_certificates(prototype, size - made, clock.start_of_local_day(day) + timedelta(hours=10), made)
+        made = size
+        bands[size] = (first_day, day)
+    _checkpoint()
+    return bands
+
+
+def _checkpoint() -> None:
+    """Move the copies from SQLite's write-ahead log into the database file now, outside any
+    transaction, rather than in the exports' commits."""
+    db.session.close()
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
+
+
+def _export(days: tuple) -> tuple:
+    """One export, step by step as the progress page drives it: the export, seconds, steps."""
+    started = time.perf_counter()
+    export = exports.start(user("ada"), *days)
+    steps = 0
+    while export.status == "running":
+        export = exports.advance(user("ada"), export.id)
+        steps += 1
+    return export, time.perf_counter() - started, steps
+
+
+def _peak_rss_kib() -> int | None:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    return int(status.split("VmHWM:")[1].split()[0])
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _scaling(size: int, days: tuple) -> dict:
+    """BENCH_ZIP_SCALING_REPEAT timed exports of ``size`` certificates (their median) with the
+    process's highest peak RSS during them, then one more under tracemalloc for the peak of
+    Python's allocations."""
+    db.session.expire_all()
+    baseline = _peak_rss_kib() if _reset_peak_rss() else None
+    timed = []
+    for _ in range(ZIP_SCALING_REPEAT):
+        export, seconds, steps = _export(days)
+        timed.append(seconds)
+        exports.zip_path(export).unlink()
+    rss_peak = _peak_rss_kib() if baseline is not None else None
+    seconds = statistics.median(timed)
+    tracemalloc.start()
+    traced, _, _ = _export(days)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    exports.zip_path(traced).unlink()
+    found = {
+        "certificates": export.done,
+        "seconds": seconds,
+        "exports": len(timed),
+        "steps": steps,
+        "mib": export.size / 1048576,
+        "per_certificate_ms": seconds * 1000 / export.done,
+        "tracemalloc_peak_mib": traced_peak / 1048576,
+        "rss_baseline_mib": baseline / 1024 if baseline is not None else None,
+        "rss_peak_mib": rss_peak / 1024 if rss_peak is not None else None,
+    }
+    print(
+        f"ZIP export of {export.done:,} certificates: {seconds:.2f} s ({found['per_certificate_ms']:.3f} ms a "
+        f"certificate, {steps} steps, {found['mib']:.0f} MiB); peak RSS "
+        + (
+            f"{found['rss_peak_mib']:.0f} MiB (from {found['rss_baseline_mib']:.0f})"
+            if rss_peak
+            else "unknown"
+        )
+        + f"; tracemalloc peak {found['tracemalloc_peak_mib']:.1f} MiB",
+        flush=True,
+    )
+    return found
 
 
 def run() -> dict:

@@ -37,7 +37,7 @@ STEPS = {
     "load": "bench/load.py",
 }
 SIZES = ("BENCH_BATCHES", "BENCH_RESULTS", "BENCH_CSV_ROWS", "BENCH_CU_SETS", "BENCH_READINGS",
-         "BENCH_RENDERS", "BENCH_ZIP_CERTIFICATES", "BENCH_RELEASES", "BENCH_TRACE_BATCHES",
+         "BENCH_RENDERS", "BENCH_ZIP_CERTIFICATES", "BENCH_ZIP_SIZES", "BENCH_RELEASES", "BENCH_TRACE_BATCHES",
          "BENCH_TRACE_DIRECT", "BENCH_TRACE_VIA", "BENCH_TREND_BATCHES", "BENCH_REVIEW_BATCHES", "BENCH_ALERTS",
          "LOAD_SECONDS")  # fmt: skip
 
@@ -126,7 +126,7 @@ def document(results: dict, steps: dict, context: dict) -> str:
         "```",
         "",
         "Sizes are set by environment variables (`BENCH_BATCHES`, `BENCH_RESULTS`, `BENCH_CSV_ROWS`, "
-        "`BENCH_CU_SETS`, `BENCH_READINGS`, `BENCH_RENDERS`, `BENCH_ZIP_CERTIFICATES`, "
+        "`BENCH_CU_SETS`, `BENCH_READINGS`, `BENCH_RENDERS`, `BENCH_ZIP_CERTIFICATES`, `BENCH_ZIP_SIZES`, "
         "`BENCH_TRACE_BATCHES`, `BENCH_TREND_BATCHES`, `BENCH_REVIEW_BATCHES`, `BENCH_ALERTS`, `LOAD_SECONDS`, "
         "…; each script's docstring lists its own). Timings on a shared 2-core machine move with what "
         "else runs on it: compare the CPU-time figures, where given, and the load averages above before "

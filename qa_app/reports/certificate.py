@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer
 
 from qa_app.reports import pdf
-from qa_app.reports.pdf import MARGIN, PAGE_SIZE, markup, para, text
+from qa_app.reports.pdf import MARGIN, PAGE_SIZE, Boxed, Line, Run, Together
 
 CONTENT_WIDTH = PAGE_SIZE[0] - 2 * MARGIN
 NOT_RELEASED = "NOT RELEASED"
+QR_SIZE = 25 * mm
+FIRST_COLUMN = 2.1  # the content-uniformity grid's first column, in value columns: its header on one line
 
 
 @dataclass(frozen=True)
@@ -126,21 +128,27 @@ def _reference(content: CertificateContent) -> str:
 
 
 def _story(c: CertificateContent) -> list[Flowable]:
-    story: list[Flowable] = [markup("Certificate of analysis", "h1")]
+    story: list[Flowable] = [Line([("Certificate of analysis", True)], "h1")]
     if c.preview:
         story.append(
-            markup(
-                f"<b>{NOT_RELEASED}</b> — preview of the certificate this batch would receive at release. "
-                "It is not a certificate and must not leave the pharmacy.",
+            Line(
+                [
+                    (NOT_RELEASED, True),
+                    (
+                        " — preview of the certificate this batch would receive at release. "
+                        "It is not a certificate and must not leave the pharmacy.",
+                        False,
+                    ),
+                ]
             )
         )
     if c.replaces:
-        story.append(markup(f"<b>This certificate replaces {text(c.replaces)}.</b>"))
+        story.append(Line([(f"This certificate replaces {c.replaces}.", True)]))
     if c.status_note:
-        story.append(markup(f"<b>{text(c.status_note)}</b>"))
+        story.append(Line([(c.status_note, True)]))
     story.append(Spacer(1, 2 * mm))
     story.append(
-        pdf.field_table(
+        pdf.fields(
             [
                 ("Certificate", "— (preview)" if c.preview else f"{c.number}, version {c.version}"),
                 ("Lot number", c.lot_number),
@@ -161,61 +169,70 @@ def _story(c: CertificateContent) -> list[Flowable]:
         )
     )
     if c.components:
-        story.append(pdf.heading("Components"))
-        story.append(
-            pdf.grid_table(
-                ["Material", "Lot", "Supplier (supplier lot)", "Expiry"],
-                c.components,
-                [0.34 * CONTENT_WIDTH, 0.2 * CONTENT_WIDTH, 0.32 * CONTENT_WIDTH, 0.14 * CONTENT_WIDTH],
-            )
+        components = pdf.grid(
+            ["Material", "Lot", "Supplier (supplier lot)", "Expiry"],
+            c.components,
+            [0.34 * CONTENT_WIDTH, 0.2 * CONTENT_WIDTH, 0.32 * CONTENT_WIDTH, 0.14 * CONTENT_WIDTH],
         )
-    story.append(pdf.heading(f"Test results against specification {c.specification}"))
+        story.append(_section("Components", components))
     story.append(
-        pdf.grid_table(
-            ["Test", "Method", "Limits", "Result", "Conclusion"],
-            [(t.name, t.method, t.limits, t.result, t.conclusion) for t in c.tests],
-            [
-                0.16 * CONTENT_WIDTH,
-                0.2 * CONTENT_WIDTH,
-                0.26 * CONTENT_WIDTH,
-                0.22 * CONTENT_WIDTH,
-                0.16 * CONTENT_WIDTH,
-            ],
-            bold_first_column=True,
+        _section(
+            f"Test results against specification {c.specification}",
+            pdf.grid(
+                ["Test", "Method", "Limits", "Result", "Conclusion"],
+                [(t.name, t.method, t.limits, t.result, t.conclusion) for t in c.tests],
+                [
+                    0.16 * CONTENT_WIDTH,
+                    0.2 * CONTENT_WIDTH,
+                    0.26 * CONTENT_WIDTH,
+                    0.22 * CONTENT_WIDTH,
+                    0.16 * CONTENT_WIDTH,
+                ],
+                bold_first_column=True,
+            ),
         )
     )
     for cu in c.uniformity:
-        story.append(KeepTogether(_uniformity(cu)))
-    story.append(pdf.heading("Storage while in quarantine"))
+        story.append(Together(_uniformity(cu)))
     if c.storage:
         story.append(
-            pdf.grid_table(
-                ["Storage unit", "From", "To", "Readings", "Min °C", "Max °C", "MKT °C"],
-                [(s.unit, s.start, s.end, s.readings, s.min_c, s.max_c, s.mkt_c) for s in c.storage],
-                [
-                    0.25 * CONTENT_WIDTH,
-                    0.17 * CONTENT_WIDTH,
-                    0.17 * CONTENT_WIDTH,
-                    0.1 * CONTENT_WIDTH,
-                    0.1 * CONTENT_WIDTH,
-                    0.1 * CONTENT_WIDTH,
-                    0.11 * CONTENT_WIDTH,
-                ],
+            _section(
+                "Storage while in quarantine",
+                pdf.grid(
+                    ["Storage unit", "From", "To", "Readings", "Min °C", "Max °C", "MKT °C"],
+                    [(s.unit, s.start, s.end, s.readings, s.min_c, s.max_c, s.mkt_c) for s in c.storage],
+                    [
+                        0.25 * CONTENT_WIDTH,
+                        0.17 * CONTENT_WIDTH,
+                        0.17 * CONTENT_WIDTH,
+                        0.1 * CONTENT_WIDTH,
+                        0.1 * CONTENT_WIDTH,
+                        0.1 * CONTENT_WIDTH,
+                        0.11 * CONTENT_WIDTH,
+                    ],
+                ),
             )
         )
     else:
-        story.append(para("No storage recorded.", "body"))
+        story.append(_section("Storage while in quarantine", Line([("No storage recorded.", False)])))
     if c.storage_note:
-        story.append(para(c.storage_note, "small"))
-    story.append(pdf.heading("Deviations"))
-    if c.deviations:
-        for deviation in c.deviations:
-            story.append(markup(f"• {text(deviation)}"))
-    else:
-        story.append(para("None recorded.", "body"))
-    story.append(Spacer(1, 2 * mm))
-    story.append(KeepTogether([para(c.conclusion, "conclusion"), Spacer(1, 3 * mm), _release_block(c)]))
+        story.append(Line([(c.storage_note, False)], "small"))
+    deviations = [Line([(f"• {deviation}", False)]) for deviation in c.deviations]
+    story.append(_section("Deviations", deviations[0] if deviations else Line([("None recorded.", False)])))
+    story += deviations[1:]
+    story.append(
+        Together([Line([(c.conclusion, False)], "conclusion"), Spacer(1, 2 * mm), _release_block(c)])
+    )
     return story
+
+
+def _heading(title: str) -> Line:
+    return Line([(title, False)], "h2")
+
+
+def _section(title: str, first: Flowable) -> Together:
+    """A heading kept on the page with what follows it."""
+    return Together([_heading(title), first])
 
 
 def _uniformity(cu: UniformityTable) -> list[Flowable]:
@@ -225,62 +242,62 @@ def _uniformity(cu: UniformityTable) -> list[Flowable]:
     for start in range(0, len(values), per_row):
         chunk = values[start : start + per_row]
         rows.append([f"{start + 1}–{start + len(chunk)}", *chunk, *[""] * (per_row - len(chunk))])
-    width = CONTENT_WIDTH / (per_row + 1.4)
-    grid = pdf.grid_table(
+    width = CONTENT_WIDTH / (per_row + FIRST_COLUMN)
+    grid = pdf.grid(
         ["Units (% of label claim)", *[str(i) for i in range(1, per_row + 1)]],
         rows,
-        [1.4 * width] + [width] * per_row,
+        [FIRST_COLUMN * width] + [width] * per_row,
         bold_first_column=True,
     )
     summary = (
-        f"n = {cu.n} (stage {cu.stage}) · X̄ = {text(cu.mean)} % · s = {text(cu.sd)} · "
-        f"M = {text(cu.m)} % · k = {text(cu.k)} · AV = {text(cu.av)} (L1 = {text(cu.l1)})"
+        f"n = {cu.n} (stage {cu.stage}) · X̄ = {cu.mean} % · s = {cu.sd} · "
+        f"M = {cu.m} % · k = {cu.k} · AV = {cu.av} (L1 = {cu.l1})"
     )
     if cu.unit_range:
-        summary += f" · every unit within {text(cu.unit_range)}"
+        summary += f" · every unit within {cu.unit_range}"
     return [
-        pdf.heading(f"Content uniformity (USP <905>), stage {cu.stage}"),
+        _heading(f"Content uniformity (USP <905>), stage {cu.stage}"),
         grid,
         Spacer(1, 1.5 * mm),
-        markup(summary),
-        markup(f"Conclusion: <b>{text(cu.conclusion)}</b>"),
+        *_summary([[(summary, False)], [("Conclusion: ", False), (cu.conclusion, True)]]),
     ]
 
 
-def _release_block(c: CertificateContent) -> Table:
+def _summary(lines: Sequence[Sequence[Run]], style: str = "body") -> list[Line]:
+    """Lines read together, set in one font: DejaVu Sans for all when any of them needs it."""
+    unicode = any(pdf.needs_unicode(runs) for runs in lines)
+    return [Line(runs, style, unicode=unicode) for runs in lines]
+
+
+def _release_block(c: CertificateContent) -> Boxed:
+    """The signature and where to verify it at the left, the QR code beside them at the right:
+    short enough to stay on the page with the results of a typical certificate."""
     if c.release is not None:
-        signed = [
-            markup("<b>Release signature</b>"),
-            markup(f"Signed by: <b>{text(c.release.name)}</b>"),
-            markup(f"Date and time: {text(c.release.signed_at)}"),
-            markup(f"Meaning: <b>{text(c.release.meaning)}</b>"),
-            markup("Electronic signature (21 CFR Part 11): user ID and password entered at signing."),
-        ]
-    else:
-        signed = [
-            markup("<b>Release signature</b>"),
-            markup(f"<b>{NOT_RELEASED}</b>: no release signature yet."),
-        ]
-    if c.verify_url:
-        verify = [
-            pdf.QrCode(c.verify_url),
-            para("Verify this certificate:", "small"),
-            para(c.verify_url.partition("?")[0] if c.verification_code else c.verify_url, "small"),
-            *([para(f"Verification code: {c.verification_code}", "small")] if c.verification_code else []),
-        ]
-    else:
-        verify = [para("No verification code: a preview is not a certificate.", "small")]
-    table = Table([[signed, verify]], colWidths=[CONTENT_WIDTH - 64 * mm, 64 * mm])
-    table.setStyle(
-        TableStyle(
+        signed = _summary(
             [
-                ("BOX", (0, 0), (-1, -1), 0.6, pdf.GRID),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                [("Release signature", True)],
+                [("Signed by: ", False), (c.release.name, True)],
+                [(f"Date and time: {c.release.signed_at}", False)],
+                [("Meaning: ", False), (c.release.meaning, True)],
+                [("Electronic signature (21 CFR Part 11): user ID and password entered at signing.", False)],
             ]
         )
+    else:
+        signed = _summary(
+            [[("Release signature", True)], [(NOT_RELEASED, True), (": no release signature yet.", False)]]
+        )
+    if not c.verify_url:
+        note = Line([("No verification code: a preview is not a certificate.", False)], "small")
+        return Boxed([[*signed, note]], [CONTENT_WIDTH])
+    shown = c.verify_url.partition("?")[0] if c.verification_code else c.verify_url
+    lines = [[(f"Verify this certificate: {shown}", False)]]
+    if c.verification_code:
+        lines.append([(f"Verification code: {c.verification_code}", False)])
+    column = QR_SIZE + Boxed.LEFT + Boxed.RIGHT
+    return Boxed(
+        [[*signed, *_summary(lines, "small")], [pdf.QrCode(c.verify_url, QR_SIZE)]],
+        [CONTENT_WIDTH - column, column],
     )
-    return table
 
 
 def _furniture(canvas: Canvas, c: CertificateContent, page: int, pages: int) -> None:

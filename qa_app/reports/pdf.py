@@ -35,6 +35,7 @@ PAGE_SIZE = LETTER
 MARGIN = 16 * mm
 HEADER_HEIGHT = 18 * mm
 FOOTER_HEIGHT = 12 * mm
+FRAME_HEIGHT = PAGE_SIZE[1] - 2 * MARGIN - HEADER_HEIGHT - FOOTER_HEIGHT  # the room for the story on a page
 CREATOR = "LDN batch QA"
 GRID = colors.Color(0.55, 0.55, 0.55)
 SHADE = colors.Color(0.92, 0.92, 0.92)
@@ -126,6 +127,176 @@ def heading(title: str) -> Paragraph:
     return para(title, "h2")
 
 
+Run = tuple[str, bool]  # the text and whether it is bold
+
+
+class Line(Flowable):
+    """A line of text in runs of regular and bold type, drawn with a canvas call a run.
+
+    A Paragraph parses its markup, breaks it into words and measures each before it draws; most
+    lines of a certificate fit their column as they are. Such a line is measured once and drawn
+    where a Paragraph of the same style would put it (the baseline one font size below its top);
+    one that does not fit, or holds a line break, becomes that Paragraph. ``unicode`` sets every
+    run in DejaVu Sans whether it needs it or not, so lines that belong together share one font.
+    """
+
+    def __init__(self, runs: Sequence[Run], style: str = "body", *, unicode: bool | None = None) -> None:
+        super().__init__()
+        self.runs = [(value, bold) for value, bold in runs if value]
+        self.unicode = needs_unicode(self.runs) if unicode is None else unicode
+        self.style = STYLES[self.unicode][style]
+        self._bold_style = self.style.fontName in (BOLD, PLAIN_BOLD)
+        self._paragraph: Paragraph | None = None
+        self._lines: list[list[Run]] | None = None
+
+    def font(self, bold: bool) -> str:
+        if bold or self._bold_style:
+            return BOLD if self.unicode else PLAIN_BOLD
+        return FONT if self.unicode else PLAIN
+
+    def markup(self) -> str:
+        return "".join(f"<b>{text(value)}</b>" if bold else text(value) for value, bold in self.runs)
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self._paragraph, self._lines = None, self._plain_lines(available_width)
+        if self._lines is None:
+            self._paragraph = Paragraph(self.markup(), self.style)
+            self.width, self.height = self._paragraph.wrap(available_width, available_height)
+        else:
+            self.width, self.height = available_width, self.style.leading * max(1, len(self._lines))
+        return self.width, self.height
+
+    def _plain_lines(self, width: float) -> list[list[Run]] | None:
+        """The runs as they print: one line when they fit; lines broken at spaces when the text
+        is in one face; None when a paragraph has to break it (mixed faces, a line break, a
+        word wider than the column)."""
+        size = self.style.fontSize
+        if any("\n" in value for value, _ in self.runs):
+            return None
+        if sum(pdfmetrics.stringWidth(value, self.font(bold), size) for value, bold in self.runs) <= width:
+            return [self.runs]
+        faces = {self.font(bold) for _, bold in self.runs}
+        if len(faces) != 1:
+            return None
+        [font], bold = faces, self.runs[0][1]
+        lines = simpleSplit("".join(value for value, _ in self.runs), font, size, width)
+        if any(pdfmetrics.stringWidth(line, font, size) > width for line in lines):
+            return None
+        return [[(line, bold)] for line in lines]
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        self.wrap(available_width, available_height)
+        if self._paragraph is None:
+            if len(self._lines) < 2:
+                return []
+            self._paragraph = Paragraph(self.markup(), self.style)  # a paragraph splits between its lines
+        return self._paragraph.split(available_width, available_height)
+
+    def draw(self) -> None:
+        if self._paragraph is not None:
+            self._paragraph.drawOn(self.canv, 0, 0)
+            return
+        canvas, size = self.canv, self.style.fontSize
+        canvas.setFillColor(self.style.textColor)
+        y = self.height - size
+        for runs in self._lines:
+            x = 0.0
+            for value, bold in runs:
+                font = self.font(bold)
+                canvas.setFont(font, size)
+                canvas.drawString(x, y, value)
+                x += pdfmetrics.stringWidth(value, font, size)
+            y -= self.style.leading
+
+
+class Together(Flowable):
+    """Flowables kept on one page: moved whole to the next page when what is left of this one is
+    too short, and let flow apart only when taller than a page — KeepTogether's rule, without
+    its copy of the frame at every measurement."""
+
+    def __init__(self, flowables: Sequence[Flowable], page_height: float = FRAME_HEIGHT) -> None:
+        super().__init__()
+        self.flowables, self.page_height = list(flowables), page_height
+
+    def _gap(self, i: int) -> float:
+        """The space between flowable ``i`` and the one before: the larger of the two asked for."""
+        if i == 0:
+            return 0.0
+        return max(self.flowables[i - 1].getSpaceAfter(), self.flowables[i].getSpaceBefore())
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        height = 0.0
+        for i, flowable in enumerate(self.flowables):
+            height += self._gap(i) + flowable.wrap(available_width, self.page_height)[1]
+        self.width, self.height = available_width, height
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        self.wrap(available_width, available_height)
+        if self.height <= available_height:
+            return [self]
+        return [] if self.height <= self.page_height else list(self.flowables)
+
+    def getSpaceBefore(self) -> float:  # noqa: N802 (reportlab's name)
+        return self.flowables[0].getSpaceBefore() if self.flowables else 0.0
+
+    def getSpaceAfter(self) -> float:  # noqa: N802 (reportlab's name)
+        return self.flowables[-1].getSpaceAfter() if self.flowables else 0.0
+
+    def draw(self) -> None:
+        y = self.height
+        for i, flowable in enumerate(self.flowables):
+            y -= self._gap(i) + flowable.height
+            flowable.drawOn(self.canv, 0, y)
+
+
+def needs_unicode(runs: Sequence[Run]) -> bool:
+    """Whether any run holds a character only DejaVu Sans prints."""
+    return any(needs_unicode_font(value) for value, _ in runs)
+
+
+class Boxed(Flowable):
+    """Columns of flowables side by side, top-aligned, in one ruled box (the release block).
+
+    Drawn as a one-row Table with a BOX would draw it (padding 4 left, 6 right, 3 above and
+    below), without the Table's cell-by-cell bookkeeping. It does not split: keep it short.
+    """
+
+    LEFT, RIGHT, TOP, BOTTOM = 4, 6, 3, 3
+
+    def __init__(self, columns: Sequence[Sequence[Flowable]], widths: Sequence[float]) -> None:
+        super().__init__()
+        self.columns, self.widths = [list(c) for c in columns], list(widths)
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        tallest = 0.0
+        for column, width in zip(self.columns, self.widths, strict=True):
+            inner = width - self.LEFT - self.RIGHT
+            height = 0.0
+            for i, flowable in enumerate(column):
+                height += flowable.wrap(inner, available_height)[1] + flowable.getSpaceAfter()
+                height += flowable.getSpaceBefore() if i else 0
+            tallest = max(tallest, height)
+        self.width, self.height = sum(self.widths), tallest + self.TOP + self.BOTTOM
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        x = 0.0
+        for column, width in zip(self.columns, self.widths, strict=True):
+            y = self.height - self.TOP
+            for i, flowable in enumerate(column):
+                y -= (flowable.getSpaceBefore() if i else 0) + flowable.height
+                flowable.drawOn(canvas, x + self.LEFT, y)
+                y -= flowable.getSpaceAfter()
+            x += width
+        canvas.saveState()
+        canvas.setStrokeColor(GRID)
+        canvas.setLineWidth(0.6)
+        canvas.rect(0, 0, self.width, self.height, stroke=1, fill=0)
+        canvas.restoreState()
+
+
 CELL_PADDING = 3
 _CELL_SIZE = 7.5
 
@@ -139,6 +310,8 @@ def cell(value: object, width: float, bold: bool = False) -> object:
     value = "" if value is None else str(value)
     if not needs_unicode_font(value):
         font, room = PLAIN_BOLD if bold else PLAIN, width - 2 * CELL_PADDING
+        if "\n" not in value and pdfmetrics.stringWidth(value, font, _CELL_SIZE) <= room:
+            return value  # one line: most cells, measured once
         lines = simpleSplit(value, font, _CELL_SIZE, room)
         if all(pdfmetrics.stringWidth(line, font, _CELL_SIZE) <= room for line in lines):
             return "\n".join(lines)
@@ -223,6 +396,129 @@ def field_table(
     return table
 
 
+_CELL_LEADING = 9
+_CELL_TOP, _CELL_BOTTOM = 1.5, 2
+
+
+def plain_lines(value: object, width: float, bold: bool = False) -> tuple[list[str], str] | None:
+    """A cell's text broken at spaces to fit a column ``width`` wide, and its font; None when a
+    word is wider than the column (a paragraph then breaks it)."""
+    value = "" if value is None else str(value)
+    font, room = face(value, bold), width - 2 * CELL_PADDING
+    if "\n" not in value and pdfmetrics.stringWidth(value, font, _CELL_SIZE) <= room:
+        return [value], font
+    lines = simpleSplit(value, font, _CELL_SIZE, room)
+    if all(pdfmetrics.stringWidth(line, font, _CELL_SIZE) <= room for line in lines):
+        return lines or [""], font
+    return None
+
+
+Cell = tuple[list[str], str]  # the lines of a cell and their font
+
+
+class Grid(Flowable):
+    """A ruled table of plain text in fixed columns, drawn with canvas calls.
+
+    What :func:`grid_table` and :func:`field_table` print — the same padding, shading, rules,
+    fonts and line breaks — for tables whose every cell is plain text no word of which is wider
+    than its column, without a Table's cell-by-cell styling. It splits between rows; the
+    header row, if there is one, repeats on every page it spans.
+    """
+
+    def __init__(
+        self, rows: list[list[Cell]], widths: Sequence[float], *, header: bool, shaded: Sequence[int] = ()
+    ) -> None:
+        super().__init__()
+        self.rows, self.widths, self.header, self.shaded = rows, list(widths), header, tuple(shaded)
+        self.heights = [
+            max(len(lines) for lines, _ in row) * _CELL_LEADING + _CELL_TOP + _CELL_BOTTOM for row in rows
+        ]
+        self.width, self.height = sum(self.widths), sum(self.heights)
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        head = 1 if self.header else 0
+        used, end = sum(self.heights[:head]), head
+        while end < len(self.rows) and used + self.heights[end] <= available_height:
+            used += self.heights[end]
+            end += 1
+        if end == head or end == len(self.rows):
+            return []
+        return [
+            Grid(self.rows[:end], self.widths, header=self.header, shaded=self.shaded),
+            Grid(self.rows[:head] + self.rows[end:], self.widths, header=self.header, shaded=self.shaded),
+        ]
+
+    def draw(self) -> None:
+        canvas = self.canv
+        lefts = [sum(self.widths[:i]) for i in range(len(self.widths) + 1)]
+        canvas.saveState()
+        canvas.setFillColor(SHADE)
+        if self.header:
+            canvas.rect(0, self.height - self.heights[0], self.width, self.heights[0], stroke=0, fill=1)
+        for column in self.shaded:
+            canvas.rect(lefts[column], 0, self.widths[column], self.height, stroke=0, fill=1)
+        canvas.setFillColor(colors.black)
+        top, tops = self.height, []
+        for row, height in zip(self.rows, self.heights, strict=True):
+            tops.append(top)
+            for (lines, font), left in zip(row, lefts, strict=False):
+                canvas.setFont(font, _CELL_SIZE, _CELL_LEADING)
+                y = top - _CELL_TOP - _CELL_SIZE
+                for line in lines:
+                    if line:
+                        canvas.drawString(left + CELL_PADDING, y, line)
+                    y -= _CELL_LEADING
+            top -= height
+        canvas.setStrokeColor(GRID)
+        canvas.setLineWidth(0.4)
+        for y in [*tops, 0]:
+            canvas.line(0, y, self.width, y)
+        for x in lefts:
+            canvas.line(x, self.height, x, 0)
+        canvas.restoreState()
+
+
+def grid(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    widths: Sequence[float],
+    *,
+    bold_first_column=False,
+) -> Flowable:
+    """:func:`grid_table` drawn as a :class:`Grid` when every cell is plain text that fits."""
+    cells = [[plain_lines(h, w, bold=True) for h, w in zip(header, widths, strict=True)]]
+    for row in rows:
+        cells.append(
+            [
+                plain_lines(value, w, bold=bold_first_column and i == 0)
+                for i, (value, w) in enumerate(zip(row, widths, strict=True))
+            ]
+        )
+    if any(c is None for row in cells for c in row):
+        return grid_table(header, rows, widths, bold_first_column=bold_first_column)
+    return Grid(cells, widths, header=True)
+
+
+def fields(pairs: Sequence[tuple[str, object]], widths: Sequence[float]) -> Flowable:
+    """:func:`field_table` drawn as a :class:`Grid` when every cell is plain text that fits."""
+    per_row = len(widths) // 2
+    cells, row = [], []
+    for label, value in pairs:
+        i = len(row)
+        row += [plain_lines(label, widths[i], bold=True), plain_lines(value, widths[i + 1])]
+        if len(row) == 2 * per_row:
+            cells.append(row)
+            row = []
+    if row:
+        cells.append(row + [([""], PLAIN)] * (2 * per_row - len(row)))
+    if any(c is None for r in cells for c in r):
+        return field_table(pairs, widths)
+    return Grid(cells, widths, header=False, shaded=range(0, 2 * per_row, 2))
+
+
 class QrCode(Flowable):
     """A QR code (error correction M) drawn as filled runs of modules, quiet zone included.
 
@@ -252,7 +548,10 @@ class QrCode(Flowable):
         x = (starts + self.QUIET_MODULES) * module
         y = self.size - (rows + 1 + self.QUIET_MODULES) * module
         w = (ends - starts) * module
-        rects = " ".join(f"{a:.3f} {b:.3f} {c:.3f} {module:.3f} re" for a, b, c in zip(x, y, w, strict=True))
+        rects = " ".join(
+            f"{a:.3f} {b:.3f} {c:.3f} {module:.3f} re"
+            for a, b, c in zip(x.tolist(), y.tolist(), w.tolist(), strict=True)
+        )
         self.canv.addLiteral(f"q 0 g {rects} f Q")
 
 

@@ -5,12 +5,13 @@ item of domain.md §8 and issue 6, "Page X of Y" on every page, text typed by pe
 literally, the QR code decoding to the verification URL built from QA_PUBLIC_URL.
 """
 
+import html
 import re
 import shutil
 import subprocess
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -251,6 +252,133 @@ def test_text_typed_by_people_is_printed_literally(tmp_path, typed):
     assert f"Signed by: {typed}" in text
     assert f"• Reason: {typed}" in text
     assert f"Pharmacy {typed}" in text
+
+
+STAGE_TWO_VALUES = [f"{95 + k * 0.3:.1f}" for k in range(30)]
+
+
+def typical(**changes) -> CertificateContent:
+    """A released certificate as a stage-2 capsule batch gets one: 30 content-uniformity values,
+    the specification's long limits, a deviation, a verification code."""
+    return make_content(
+        tests=[
+            ResultLine("Assay", "HPLC", "90.0–110.0 % LC", "100.4 % LC", "Pass"),
+            ResultLine(
+                "Content uniformity",
+                "USP <905>",
+                "AV ≤ 15.0 (L1); stage 2: each unit within (1 ± 25 %)·M; T = 100 %",
+                "AV 8.4 (stage 2, n = 30; X̄ 101.97 %, s 3.97)",
+                "Pass",
+            ),
+            ResultLine("Appearance", "Visual", "Conforms to description", "Conforms", "Pass"),
+        ],
+        uniformity=[
+            UniformityTable(
+                values=STAGE_TWO_VALUES,
+                n=30,
+                stage=2,
+                mean="99.35",
+                sd="2.69",
+                m="99.35",
+                k="2",
+                av="5.4",
+                l1="15.0",
+                conclusion="Content uniformity passes at stage 2: AV 5.4 is within L1 15.0 and all 30 units "
+                "lie within 74.513–124.188 %",
+                unit_range="74.513–124.188 % (M ± L2 25 %)",
+            )
+        ],
+        verify_url=f"{URL}?code=L4I2OK2LYEAECEQU",
+        verification_code="L4I2-OK2L-YEAE-CEQU",
+        **changes,
+    )
+
+
+def line_fonts(data: bytes, tmp_path, starts: Sequence[str]) -> dict[str, str]:
+    """The font of each line of text that begins with one of ``starts``, as pdftohtml reads
+    it (the name without its subset prefix; bold runs inside a line are reported with it)."""
+    path = tmp_path / f"fonts-{time.perf_counter_ns()}.pdf"
+    path.write_bytes(data)
+    xml = subprocess.run(
+        ["pdftohtml", "-xml", "-i", "-stdout", "-q", "-fontfullname", str(path)],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    families = {k: v.split("+")[-1] for k, v in re.findall(r'<fontspec id="(\d+)"[^>]*family="([^"]+)"', xml)}
+    found = {}
+    for font, content in re.findall(r'<text [^>]*font="(\d+)"[^>]*>(.*?)</text>', xml):
+        line = html.unescape(re.sub(r"<[^>]+>", "", content))
+        for start in starts:
+            if line.startswith(start):
+                found[start] = families[font]
+    return found
+
+
+def test_a_typical_certificate_is_one_page_with_results_release_statement_and_signature(tmp_path):
+    data = certificate_pdf(typical())
+
+    assert page_count(data, tmp_path) == 1
+    text = squeeze(pdf_text(data, tmp_path, first=1, last=1))
+    for item in [
+        "Test results against specification LDN-CAP v1",
+        "Content uniformity (USP <905>), stage 2",
+        "Storage while in quarantine",
+        "• Yield 94.0 % of theoretical",
+        "The batch complies with its specification and is released.",
+        "Release signature",
+        "Signed by: Rita Release, PharmD",
+        "Verification code: L4I2-OK2L-YEAE-CEQU",
+        "Page 1 of 1",
+    ]:
+        assert item in text, item
+
+
+def test_without_room_the_release_statement_moves_to_the_next_page_with_its_signature(tmp_path):
+    many = [f"Deviation {i}: yield outside 95–105 %, explained and accepted" for i in range(12)]
+    data = certificate_pdf(typical(deviations=many))
+
+    first, second = (squeeze(pdf_text(data, tmp_path, first=p, last=p)) for p in (1, 2))
+
+    assert page_count(data, tmp_path) == 2
+    assert "Test results against specification" in first
+    assert "is released." not in first and "Signed by:" not in first
+    assert "The batch complies with its specification and is released." in second
+    assert "Signed by: Rita Release, PharmD" in second
+
+
+def test_the_uniformity_summary_lines_share_one_font(tmp_path):
+    data = certificate_pdf(typical())
+
+    fonts = line_fonts(
+        data, tmp_path, ["n = 30 (stage 2)", "% (M ± L2 25 %)", "Conclusion: Content uniformity"]
+    )
+
+    assert fonts == {
+        "n = 30 (stage 2)": "DejaVuSans",
+        "% (M ± L2 25 %)": "DejaVuSans",
+        "Conclusion: Content uniformity": "DejaVuSans",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "font"),
+    [("Rita Release, PharmD", "Helvetica"), ("Łukasz Żółć", "DejaVuSans")],
+    ids=["ascii", "beyond"],
+)
+def test_the_signature_lines_share_one_font(tmp_path, name, font):
+    release = ReleaseSignature(name, "2026-11-28 12:00:03 CST (UTC-06:00)", "released")
+    starts = ["Release signature", "Signed by:", "Date and time:", "Meaning:", "Electronic signature"]
+
+    fonts = line_fonts(certificate_pdf(typical(release=release)), tmp_path, starts)
+
+    assert fonts == {
+        "Release signature": f"{font}-Bold",
+        "Signed by:": font,
+        "Date and time:": font,
+        "Meaning:": font,
+        "Electronic signature": font,
+    }
 
 
 def test_the_same_certificate_gives_the_same_bytes_whenever_it_is_rendered(monkeypatch):
