@@ -94,7 +94,7 @@ def test_a_technician_compounds_a_batch_a_colleague_verifies_and_it_goes_to_quar
     lot = page.url.rsplit("/", 1)[1]
     # 1.5 mg × 100 capsules of an API assayed at 99.0 %: 150 / 0.990 = 151.52 mg
     expect(flash(page, "opened")).to_have_text(f"Batch {lot} opened. Weigh 151.52 mg of API.")
-    expect(status_of(page)).to_have_text("draft")
+    expect(status_of(page)).to_have_text("Draft")
     expect(record_cell(page, "Filler to weigh")).to_have_text("22348.48 mg")
 
     for barcode, weighed, material in ((lots["api"], "151.6", "NTX-HCL"), (lots["mcc"], "22348.5", "MCC")):
@@ -194,7 +194,7 @@ def test_a_technician_compounds_a_batch_a_colleague_verifies_and_it_goes_to_quar
     expect(flash(page, "Batch completed")).to_have_text(
         "Batch completed: it is in quarantine until its results are in."
     )
-    expect(status_of(page)).to_have_text("quarantine")
+    expect(status_of(page)).to_have_text("In quarantine")
     expect(record_cell(page, "Storage")).to_have_text("room; now in SHELF-1 (Room shelf)")
     expect(record_cell(page, "Actual yield")).to_have_text(
         re.compile(r"^\s*100 capsules = 100\.0 % of theoretical\s+within 95–105 %\s*$")
@@ -223,7 +223,7 @@ def test_results_with_a_pasted_content_uniformity_column_bring_the_batch_to_awai
     errors = console_errors(page)
     sign_in(page, live_server, "tina")
     page.locator("section[aria-labelledby=waiting-h]").get_by_role("link", name=lot).click()
-    expect(status_of(page)).to_have_text("quarantine")
+    expect(status_of(page)).to_have_text("In quarantine")
 
     assay = page.locator("form#result-assay")
     assay.get_by_label("Result").fill("99.84")
@@ -234,7 +234,7 @@ def test_results_with_a_pasted_content_uniformity_column_bring_the_batch_to_awai
     expect(page.locator("#test-assay .result p").first).to_have_text(
         "PASS #1 99.84 → reported 99.8 % LC — Assay 99.8 % LC is within 90.0–110.0 % LC"
     )
-    expect(status_of(page)).to_have_text("quarantine")
+    expect(status_of(page)).to_have_text("In quarantine")
 
     appearance = page.locator("form#result-appearance")
     appearance.get_by_label("Result").fill("Conforms")
@@ -254,7 +254,7 @@ def test_results_with_a_pasted_content_uniformity_column_bring_the_batch_to_awai
     expect(cu).to_contain_text("PASS")
     expect(cu).to_contain_text("stage 1, n = 10: X̄ = 99.92, s = 1.42, M = 99.92, k = 2.4, AV = 3.4 (L1 15.0)")
     expect(cu.locator(".cu-values")).to_have_text("Units 1–10: " + ", ".join(VECTOR_A))
-    expect(status_of(page)).to_have_text("awaiting release")
+    expect(status_of(page)).to_have_text("Awaiting release")
     expect(page.get_by_text("Still needed for release")).to_have_count(0)
     assert errors == []
 
@@ -379,7 +379,7 @@ def test_a_logger_file_with_an_excursion_holds_the_batch_until_an_acceptable_dis
     number = excursion.locator("td").first.inner_text()
 
     page.goto(f"{live_server}/batches/{lot}")
-    expect(status_of(page)).to_have_text("on hold")
+    expect(status_of(page)).to_have_text("On hold")
     expect(page.locator(".holds li")).to_have_text(
         f"Excursion {number} in FRIDGE-1 (up to 18.0 °C, above 8.0 °C) needs a disposition for this batch."
     )
@@ -415,7 +415,7 @@ def test_a_logger_file_with_an_excursion_holds_the_batch_until_an_acceptable_dis
     expect(batch.locator(".status")).to_have_text("In quarantine")
 
     page.reload()
-    expect(status_of(page)).to_have_text("quarantine")
+    expect(status_of(page)).to_have_text("In quarantine")
     expect(page.locator(".holds")).to_have_count(0)
     expect(page.locator("#batch-excursions li")).to_contain_text(
         f"{cut_from} to {cut_to} (18.0 °C to 18.0 °C): disposition acceptable by rob, "

@@ -143,5 +143,5 @@ def test_a_trituration_is_made_approved_and_used_for_half_milligram_capsules(
     )
     chain.get_by_role("link", name=trituration).click()
     page.wait_for_url(f"{live_server}/batches/{trituration}")
-    expect(page.locator("h1 .status")).to_have_text("released")
+    expect(page.locator("h1 .status")).to_have_text("Released")
     assert errors == []

@@ -161,7 +161,7 @@ def test_a_new_capsule_batch_opens_its_record_with_what_to_weigh(app, tina, lots
     assert response.headers["Location"] == f"/batches/{lot}"
     page = text(tina.get(response.headers["Location"]))
     assert messages(page) == [f"Batch {lot} opened. Weigh 151.52 mg of API."]
-    assert status_of(page) == "draft"
+    assert status_of(page) == "Draft"
     assert row(page, "API to weigh") == "151.52 mg"
     assert row(page, "Filler to weigh") == "22348.48 mg"
     assert row(page, "Worked out").startswith("100 capsules × 1.5 mg × 100 / 99.0 %")
@@ -469,7 +469,7 @@ def test_completion_lists_what_is_missing(tina, lots, draft):
         "record the container CAP-3; a second person must verify the API weighing; "
         "record the capsule weight check."
     ) in messages(page)
-    assert status_of(page) == "draft"
+    assert status_of(page) == "Draft"
 
 
 def test_a_complete_batch_goes_to_quarantine_on_its_shelf(app, tina, lots, draft):
@@ -479,7 +479,7 @@ def test_a_complete_batch_goes_to_quarantine_on_its_shelf(app, tina, lots, draft
     assert response.status_code == 302
     page = text(tina.get(f"/batches/{draft}"))
     assert messages(page) == ["Batch completed: it is in quarantine until its results are in."]
-    assert status_of(page) == "quarantine"
+    assert status_of(page) == "In quarantine"
     assert row(page, "Actual yield") == "98 capsules = 98.0 % of theoretical within 95–105 %"
     [where] = location_rows(page)
     assert where.endswith("SHELF-1 — Room shelf tina")
@@ -493,7 +493,7 @@ def test_a_yield_outside_95_to_105_percent_asks_for_the_reason(app, tina, lots, 
     assert field_error(page, "complete-deviation_reason") == "Required for a yield outside 95–105 %: say why."
     assert input_value(page, "actual_yield") == "90"
     assert selected(page, "storage_unit") == "SHELF-1"
-    assert status_of(page) == "draft"
+    assert status_of(page) == "Draft"
 
 
 def test_a_yield_outside_the_range_is_accepted_with_its_reason(app, tina, lots, draft):
@@ -511,7 +511,7 @@ def test_a_draft_is_discarded_with_its_reason(tina, lots, draft):
     assert response.status_code == 302
     page = text(tina.get(f"/batches/{draft}"))
     assert messages(page) == ["Batch discarded."]
-    assert status_of(page) == "discarded"
+    assert status_of(page) == "Discarded"
     assert row(page, "Discarded") == "wrong strength ordered"
     assert "Record component" not in page
 
@@ -783,7 +783,7 @@ def test_an_inspector_reads_the_record_without_forms(client, users, draft):
 def test_an_inspector_may_not_change_a_batch(client, users, draft, path, data):
     sign_in(client, "ivan")
     assert client.post(f"/batches/{draft}/{path}", data=data).status_code == 403
-    assert status_of(text(client.get(f"/batches/{draft}"))) == "draft"
+    assert status_of(text(client.get(f"/batches/{draft}"))) == "Draft"
 
 
 def test_an_inspector_may_not_open_a_new_batch(client, users, lots):

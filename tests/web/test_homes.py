@@ -390,6 +390,17 @@ def test_statuses_are_shown_in_words_with_the_code_kept_for_the_colour(shared):
     assert '<span class="status status-quarantine">In quarantine</span>' in lot_page
 
 
+def test_the_batch_record_says_its_status_in_words_and_offers_release_only_to_a_reviewer(shared):
+    app, world = shared
+    for_technician = text(signed_in(app, "tina").get(f"/batches/{world.held}"))
+    for_reviewer = text(signed_in(app, "rob").get(f"/batches/{world.held}"))
+
+    assert '<h1>Batch ' in for_technician
+    assert '<span class="status status-on_hold">On hold</span>' in for_technician
+    assert ">Review summary</a>" in for_technician and "Review and release" not in for_technician
+    assert ">Review and release</a>" in for_reviewer and "Review summary" not in for_reviewer
+
+
 # --- the printed record's history ----------------------------------------------------------------
 
 
