@@ -161,7 +161,7 @@ def _rows(
 JUDGED = frozenset(("pass", "warning", "fail"))
 
 
-def _result_rows(where: list[Any], columns: tuple[Any, ...], attribute: str) -> list[tuple[Any, ...]]:
+def _result_rows(where: list[Any], columns: tuple[Any, ...], attribute: str) -> list[Sequence[Any]]:
     """Assay or content uniformity: each batch's value from its latest valid result of the test.
 
     One flat read of the series' batches joined to their results of the test (through the batch
@@ -182,26 +182,32 @@ def _result_rows(where: list[Any], columns: tuple[Any, ...], attribute: str) -> 
         .order_by(Batch.compounded_at, Batch.id, Result.id)
     )
     db.session.flush()
-    rows = db.session.connection().execute(stmt).all()
-    found: list[tuple[Any, ...]] = []
-    first = 0
-    while first < len(rows):
-        last = first
-        while last + 1 < len(rows) and rows[last + 1][0] == rows[first][0]:
-            last += 1
-        found += _latest_valid(rows[first : last + 1])
-        first = last + 1
+    return _latest_valid(db.session.connection().execute(stmt).all())
+
+
+def _latest_valid(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """Each batch's point from its results of the test, or none: the latest judged, valid one
+    that no stage 2 completed, when it has a value.
+
+    One pass from the newest row back: a stage 2 is recorded after the stage 1 it completes, so
+    it is met first; a batch's older results are skipped once its point is found."""
+    found: list[Sequence[Any]] = []
+    batch_id, decided, completed = None, False, set[Any]()
+    for row in reversed(rows):
+        if row[0] != batch_id:
+            batch_id, decided = row[0], False
+            if completed:
+                completed = set()
+        if decided:
+            continue
+        if row[6] is not None:
+            completed.add(row[6])
+        if row[7] in JUDGED and not row[8] and row[5] not in completed:
+            decided = True
+            if row[4] is not None:
+                found.append(row)
+    found.reverse()
     return found
-
-
-def _latest_valid(results: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    """The batch's point from its results of the test (oldest first), or none: the latest judged,
-    valid one that no stage 2 completed, when it has a value."""
-    completed = {r[6] for r in results if r[6] is not None}
-    for r in reversed(results):
-        if r[7] in JUDGED and not r[8] and r[5] not in completed:
-            return [tuple(r[:5])] if r[4] is not None else []
-    return []
 
 
 def points(
