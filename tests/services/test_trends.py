@@ -10,7 +10,9 @@ from qa_app.errors import InvalidInput, NotPermitted, WrongState
 from qa_app.extensions import db
 from qa_app.models import AuditEvent, Batch, TrendSignal
 from qa_app.services import batches, clock, result_import, results, trends
+from tests.api.test_results_api import FAQ_SET
 from tests.builders import setup_master_data, user
+from tests.services.test_results import STAGE_TWO_PASSING
 
 VECTOR = [98.0, 99.0, 100.0, 101.0, 102.0, 101.0, 100.0, 99.0]
 
@@ -130,3 +132,16 @@ def test_a_content_uniformity_import_reads_only_the_av_trend_and_stores_its_new_
         assert [(s.rule, s.batch.lot_number, s.attribute) for s in trends.open_signals()] == [
             (2, made[-1], "cu_av")
         ]
+
+
+def test_the_av_point_of_a_batch_is_its_stage_two_once_the_twenty_more_units_are_in(app, lots):
+    with app.app_context():
+        made = assayed_batches([100.0, 100.0])
+        tina = user("tina")
+        results.record_result(tina, made[0], test="content_uniformity", values=FAQ_SET)
+        results.record_result(tina, made[1], test="content_uniformity", values=[100.0] * 10)
+        waiting = trends.series("LDN-CAP", "cu_av", 1.5)
+        assert [(p.lot_number, p.value) for p in waiting.points] == [(made[1], 0.0)]
+        results.record_result(tina, made[0], test="content_uniformity", values=STAGE_TWO_PASSING)
+        found = trends.series("LDN-CAP", "cu_av", 1.5)
+        assert [(p.lot_number, p.value) for p in found.points] == [(made[0], 8.4), (made[1], 0.0)]
