@@ -205,7 +205,7 @@ def import_csv(actor: User, raw: str | bytes) -> ImportSummary:
     for batch, result, _outcome in recorded:
         proofs[batch.id].results.append(result)
     judgement.judge_each(actor, [(batch, proofs[batch.id]) for batch in touched.values()])
-    trends.refresh(actor, touched.values(), ("assay", "cu_av"))
+    trends.refresh_tests(actor, [(batch, result.test_key) for batch, result, _outcome in recorded])
     db.session.commit()
     return ImportSummary(results=len(recorded), rows=count, batches=sorted(touched))
 

@@ -2,7 +2,7 @@
 compounding order, read in one statement, judged by ``domain.trending``; the signals stored once
 and acknowledged by a reviewer."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -115,20 +115,15 @@ def _batches(formula: Formula, strength_mg: float | None, date_from: date | None
     return conditions
 
 
-def points(
+def _rows(
     formula: Formula,
     attribute: str,
     strength_mg: float | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
-) -> list[Point]:
-    """The batch's reportable value of ``attribute`` per batch, in compounding order, in one statement.
-
-    Assay: the batch's latest valid assay result as reported (rounded to the specification's
-    decimals); content uniformity: the AV of its final valid result (stage 2 when there is one;
-    a stage 1 still waiting for its 20 more units has none yet); weight RSD: its latest capsule
-    weight check; yield: its yield.
-    """
+) -> Sequence[Sequence[Any]]:
+    """The series' rows as plain tuples (batch id, lot number, time as stored, strength, value),
+    in compounding order, in one statement."""
     where = _batches(formula, strength_mg, date_from, date_to)
     # The time read as the driver gives it and made aware below: the column type's own reading
     # costs more than everything else in a series of ten thousand points.
@@ -156,44 +151,85 @@ def points(
             .where(*where, latest.c.n == 1, latest.c.value.is_not(None))
         )
     else:
-        key, field = ("assay", "reported") if attribute == "assay" else ("content_uniformity", "av")
-        # Only the series' own batches' results are read (through the batch and test index),
-        # not every result of the test in the database.
-        mine = sa.select(Batch.id).where(*where)
-        completed = sa.select(Result.stage1_result_id).where(
-            Result.batch_id.in_(mine), Result.stage1_result_id.is_not(None)
-        )
-        invalidated = sa.select(ResultInvalidation.result_id)
-        value = (
-            sa.cast(Result.evaluation[field].as_string(), sa.Float)
-            if field == "reported"
-            else Result.evaluation[field].as_float()
-        )
-        latest = (
-            sa.select(
-                Result.batch_id,
-                value.label("value"),
-                sa.func.row_number().over(partition_by=Result.batch_id, order_by=Result.id.desc()).label("n"),
-            )
-            .where(
-                Result.batch_id.in_(mine),
-                Result.test_key == key,
-                Result.status.in_(("pass", "warning", "fail")),
-                Result.id.not_in(invalidated),
-                Result.id.not_in(completed),
-            )
-            .subquery()
-        )
-        stmt = (
-            sa.select(*columns, latest.c.value)
-            .join(latest, latest.c.batch_id == Batch.id)
-            .where(*where, latest.c.n == 1, latest.c.value.is_not(None))
-        )
+        return _result_rows(where, columns, attribute)
     # Core rows through the session's connection: plain tuples, without the ORM's row machinery
     # (flushed first, so a result just recorded in this transaction is among them).
     db.session.flush()
-    rows = db.session.connection().execute(stmt.order_by(Batch.compounded_at, Batch.id)).all()
-    return [Point(r[0], r[1], _moment(r[2]), r[3], float(r[4])) for r in rows]
+    return db.session.connection().execute(stmt.order_by(Batch.compounded_at, Batch.id)).all()
+
+
+JUDGED = frozenset(("pass", "warning", "fail"))
+
+
+def _result_rows(where: list[Any], columns: tuple[Any, ...], attribute: str) -> list[Sequence[Any]]:
+    """Assay or content uniformity: each batch's value from its latest valid result of the test.
+
+    One flat read of the series' batches joined to their results of the test (through the batch
+    and test index, in compounding and then recording order), and the latest valid one picked
+    here: judged, not invalidated, not a stage 1 that a stage 2 completed. Cheaper than ranking
+    them in the database, which reads the batches three times."""
+    key, field = ("assay", "reported") if attribute == "assay" else ("content_uniformity", "av")
+    value = (
+        sa.cast(Result.evaluation[field].as_string(), sa.Float)
+        if field == "reported"
+        else Result.evaluation[field].as_float()
+    )
+    invalid = Result.id.in_(sa.select(ResultInvalidation.result_id))
+    stmt = (
+        sa.select(*columns, value, Result.id, Result.stage1_result_id, Result.status, invalid)
+        .join(Result, Result.batch_id == Batch.id)
+        .where(*where, Result.test_key == key)
+        .order_by(Batch.compounded_at, Batch.id, Result.id)
+    )
+    db.session.flush()
+    return _latest_valid(db.session.connection().execute(stmt).all())
+
+
+def _latest_valid(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """Each batch's point from its results of the test, or none: the latest judged, valid one
+    that no stage 2 completed, when it has a value.
+
+    One pass from the newest row back: a stage 2 is recorded after the stage 1 it completes, so
+    it is met first; a batch's older results are skipped once its point is found."""
+    found: list[Sequence[Any]] = []
+    batch_id, decided, completed = None, False, set[Any]()
+    for row in reversed(rows):
+        if row[0] != batch_id:
+            batch_id, decided = row[0], False
+            if completed:
+                completed = set()
+        if decided:
+            continue
+        if row[6] is not None:
+            completed.add(row[6])
+        if row[7] in JUDGED and not row[8] and row[5] not in completed:
+            decided = True
+            if row[4] is not None:
+                found.append(row)
+    found.reverse()
+    return found
+
+
+def points(
+    formula: Formula,
+    attribute: str,
+    strength_mg: float | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[Point]:
+    """The batch's reportable value of ``attribute`` per batch, in compounding order, in one statement.
+
+    Assay: the batch's latest valid assay result as reported (rounded to the specification's
+    decimals); content uniformity: the AV of its final valid result (stage 2 when there is one;
+    a stage 1 still waiting for its 20 more units has none yet); weight RSD: its latest capsule
+    weight check; yield: its yield.
+    """
+    rows = _rows(formula, attribute, strength_mg, date_from, date_to)
+    return [_point(r) for r in rows]
+
+
+def _point(row: Sequence[Any]) -> Point:
+    return Point(row[0], row[1], _moment(row[2]), row[3], float(row[4]))
 
 
 def _moment(value: str | datetime) -> datetime:
@@ -241,22 +277,56 @@ ATTRIBUTES_OF_TEST = {"assay": ("assay",), "content_uniformity": ("cu_av",)}
 
 def refresh(actor: User | None, batches: Iterable[Batch], attributes: Iterable[str]) -> list[TrendSignal]:
     """Store the signals new since the last look on the trends these batches belong to (each
-    formula and strength once), raising a ``trend_signal`` alert for each; caller commits.
+    formula and strength once), raising a ``trend_signal`` alert for each; caller commits."""
+    wanted = tuple(attributes)
+    return refresh_each(actor, [(batch, attribute) for batch in batches for attribute in wanted])
 
-    The signals found are written together: one INSERT for many, the new ones audited and
-    alerted in the order they were found."""
-    keys = {(b.formula_version.formula_id, b.strength_mg) for b in batches if b.dosage_form != "trituration"}
-    wanted = [a for a in dict.fromkeys(attributes) if a in TREND_ATTRIBUTES]
+
+def refresh_tests(actor: User | None, tested: Iterable[tuple[Batch, str]]) -> list[TrendSignal]:
+    """Refresh the trends of the tests just recorded on these batches, and only those: a file
+    of content-uniformity results looks at the AV series of its formulas and strengths, not at
+    their assay series, whose values did not change."""
+    return refresh_each(
+        actor,
+        [(batch, attribute) for batch, test in tested for attribute in ATTRIBUTES_OF_TEST.get(test, ())],
+    )
+
+
+def refresh_each(actor: User | None, wanted: Iterable[tuple[Batch, str]]) -> list[TrendSignal]:
+    """Store the signals new on each named trend (a batch's formula and strength, an attribute;
+    each series read once), raising a ``trend_signal`` alert for each; caller commits.
+
+    The signals already stored on these series are read in one statement, and only the new
+    ones written (together), audited and alerted in the order they were found."""
+    keys: dict[tuple[int, float, str], None] = {}
+    for batch, attribute in wanted:
+        if batch.dosage_form != "trituration" and attribute in TREND_ATTRIBUTES:
+            keys[(batch.formula_version.formula_id, batch.strength_mg, attribute)] = None
     found: list[Found] = []
-    for formula_id, strength in sorted(keys):
-        formula = db.session.get(Formula, formula_id)
-        for attribute in wanted:
-            trend_series = series(formula.code, attribute, strength)
-            found += [
-                Found(formula, strength, attribute, signal, trend_series.points[signal.index])
-                for signal in trend_series.trend.signals
-            ]
-    return _store(actor, found)
+    formulas: dict[int, Formula] = {}
+    for formula_id, strength, attribute in sorted(keys, key=_series_order):
+        formula = formulas.get(formula_id) or formulas.setdefault(
+            formula_id, db.session.get(Formula, formula_id)
+        )
+        found += _signals_on(formula, attribute, strength)
+    return _store(actor, found, keys)
+
+
+def _series_order(key: tuple[int, float, str]) -> tuple[int, float, int]:
+    """Formula, strength, then the attributes in their listed order (as the signals were found)."""
+    return key[0], key[1], TREND_ATTRIBUTES.index(key[2])
+
+
+def _signals_on(formula: Formula, attribute: str, strength: float) -> "list[Found]":
+    """The signals on one series now: its values straight from the rows into an array, a point
+    made only where a signal's pattern completes."""
+    rows = _rows(formula, attribute, strength)
+    values = np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows))
+    lsl, usl = specification_limits(formula, attribute)
+    return [
+        Found(formula, strength, attribute, signal, _point(rows[signal.index]))
+        for signal in trending.trend(values, lsl, usl).signals
+    ]
 
 
 @dataclass(frozen=True)
@@ -278,8 +348,33 @@ SIGNAL_ROWS_PER_STATEMENT = 500
 """Rows of one INSERT: eight parameters each, well within SQLite's and PostgreSQL's limits."""
 
 
-def _store(actor: User | None, found: list[Found]) -> list[TrendSignal]:
-    """Write the signals not stored yet; audit and alert each new one; the new rows."""
+def _known(series_keys: Iterable[tuple[int, float, str]]) -> set[tuple[int, float, str, str, int]]:
+    """The keys of the signals already stored on these series, in one statement."""
+    wanted = set(series_keys)
+    if not wanted:
+        return set()
+    stmt = sa.select(
+        TrendSignal.formula_id,
+        TrendSignal.strength_mg,
+        TrendSignal.attribute,
+        TrendSignal.rule,
+        TrendSignal.batch_id,
+    ).where(
+        TrendSignal.formula_id.in_(sorted({k[0] for k in wanted})),
+        TrendSignal.strength_mg.in_(sorted({k[1] for k in wanted})),
+        TrendSignal.attribute.in_(sorted({k[2] for k in wanted})),
+    )
+    rows = db.session.connection().execute(stmt)
+    return {(f, s, a, r, b) for f, s, a, r, b in rows if (f, s, a) in wanted}
+
+
+def _store(
+    actor: User | None, found: list[Found], series_keys: Iterable[tuple[int, float, str]]
+) -> list[TrendSignal]:
+    """Write the signals not stored yet (those known are left out; a race's duplicate is
+    skipped by the unique key); audit and alert each new one; the new rows."""
+    known = _known(series_keys)
+    found = [f for f in found if f.key not in known]
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     now = clock.utcnow()
     new_ids: dict[tuple[int, float, str, str, int], int] = {}

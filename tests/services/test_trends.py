@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from qa_app.errors import InvalidInput, NotPermitted, WrongState
 from qa_app.extensions import db
 from qa_app.models import AuditEvent, Batch, TrendSignal
-from qa_app.services import batches, clock, results, trends
+from qa_app.services import batches, clock, result_import, results, trends
+from tests.api.test_results_api import FAQ_SET
 from tests.builders import setup_master_data, user
+from tests.services.test_results import STAGE_TWO_PASSING
 
 VECTOR = [98.0, 99.0, 100.0, 101.0, 102.0, 101.0, 100.0, 99.0]
 
@@ -97,3 +99,49 @@ def test_an_unknown_attribute_is_named(app, lots):
         with pytest.raises(InvalidInput) as refused:
             trends.series("LDN-CAP", "potency")
         assert "attribute" in refused.value.fields
+
+
+def cu_file(lots: list[str], spreads: list[float]) -> str:
+    """A results CSV of one content-uniformity set of ten per lot: 100 ± the spread, five each."""
+    lines = ["lot_number,test,value,replicate,method,analyst,tested_at"]
+    for lot, spread in zip(lots, spreads, strict=True):
+        values = [100.0 + spread] * 5 + [100.0 - spread] * 5
+        lines += [f"{lot},content_uniformity,{v},{i},HPLC,Lab," for i, v in enumerate(values, 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_content_uniformity_import_reads_only_the_av_trend_and_stores_its_new_signal(
+    app, lots, monkeypatch
+):
+    with app.app_context():
+        made = assayed_batches([100.0] * 19)  # an assay series the file does not touch
+        # AV = 2.4 s of each set: the slow drift of the assay test above, spreads 0.5 to 2.0.
+        spreads = [1.0, 0.5, 1.5, 1.0, 0.5, 1.5, 1.0, 0.5, 1.5, 1.0] + [2.0] * 9
+        tina = user("tina")
+        result_import.import_csv(tina, cu_file(made[:10], spreads[:10]))
+        assert trends.open_signals() == []
+        read: list[str] = []
+        real_rows = trends._rows
+        monkeypatch.setattr(
+            trends,
+            "_rows",
+            lambda formula, attribute, *rest: read.append(attribute) or real_rows(formula, attribute, *rest),
+        )
+        result_import.import_csv(tina, cu_file(made[10:], spreads[10:]))
+        assert read == ["cu_av"]
+        assert [(s.rule, s.batch.lot_number, s.attribute) for s in trends.open_signals()] == [
+            (2, made[-1], "cu_av")
+        ]
+
+
+def test_the_av_point_of_a_batch_is_its_stage_two_once_the_twenty_more_units_are_in(app, lots):
+    with app.app_context():
+        made = assayed_batches([100.0, 100.0])
+        tina = user("tina")
+        results.record_result(tina, made[0], test="content_uniformity", values=FAQ_SET)
+        results.record_result(tina, made[1], test="content_uniformity", values=[100.0] * 10)
+        waiting = trends.series("LDN-CAP", "cu_av", 1.5)
+        assert [(p.lot_number, p.value) for p in waiting.points] == [(made[1], 0.0)]
+        results.record_result(tina, made[0], test="content_uniformity", values=STAGE_TWO_PASSING)
+        found = trends.series("LDN-CAP", "cu_av", 1.5)
+        assert [(p.lot_number, p.value) for p in found.points] == [(made[0], 8.4), (made[1], 0.0)]
