@@ -395,7 +395,7 @@ def test_the_batch_record_says_its_status_in_words_and_offers_release_only_to_a_
     for_technician = text(signed_in(app, "tina").get(f"/batches/{world.held}"))
     for_reviewer = text(signed_in(app, "rob").get(f"/batches/{world.held}"))
 
-    assert '<h1>Batch ' in for_technician
+    assert "<h1>Batch " in for_technician
     assert '<span class="status status-on_hold">On hold</span>' in for_technician
     assert ">Review summary</a>" in for_technician and "Review and release" not in for_technician
     assert ">Review and release</a>" in for_reviewer and "Review summary" not in for_reviewer
