@@ -11,6 +11,7 @@ import functools
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -371,20 +372,30 @@ def grid_table(
     return table
 
 
+def _pair_rows(
+    pairs: Sequence[tuple[str, object]], widths: Sequence[float], make: Callable, blank: Any
+) -> list[list]:
+    """Label–value pairs laid out ``len(widths) // 2`` to a row, each cell made by ``make``
+    (the label bold), the last row filled up with ``blank``."""
+    per_row = len(widths) // 2
+    rows, row = [], []
+    for label, value in pairs:
+        i = len(row)
+        row += [make(label, widths[i], bold=True), make(value, widths[i + 1])]
+        if len(row) == 2 * per_row:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row + [blank] * (2 * per_row - len(row)))
+    return rows
+
+
 def field_table(
     pairs: Sequence[tuple[str, object]], widths: Sequence[float], *, split_rows: bool = False
 ) -> Table:
     """Label–value pairs, two pairs to a row when ``widths`` has four columns."""
     per_row = len(widths) // 2
-    data, row = [], []
-    for label, value in pairs:
-        i = len(row)
-        row += [cell(label, widths[i], bold=True), cell(value, widths[i + 1])]
-        if len(row) == 2 * per_row:
-            data.append(row)
-            row = []
-    if row:
-        data.append(row + [""] * (2 * per_row - len(row)))
+    data = _pair_rows(pairs, widths, cell, "")
     table = _table(data, widths, 0, split_rows)
     extra = []
     for c in range(0, 2 * per_row, 2):
@@ -505,15 +516,7 @@ def grid(
 def fields(pairs: Sequence[tuple[str, object]], widths: Sequence[float]) -> Flowable:
     """:func:`field_table` drawn as a :class:`Grid` when every cell is plain text that fits."""
     per_row = len(widths) // 2
-    cells, row = [], []
-    for label, value in pairs:
-        i = len(row)
-        row += [plain_lines(label, widths[i], bold=True), plain_lines(value, widths[i + 1])]
-        if len(row) == 2 * per_row:
-            cells.append(row)
-            row = []
-    if row:
-        cells.append(row + [([""], PLAIN)] * (2 * per_row - len(row)))
+    cells = _pair_rows(pairs, widths, plain_lines, ([""], PLAIN))
     if any(c is None for r in cells for c in r):
         return field_table(pairs, widths)
     return Grid(cells, widths, header=False, shaded=range(0, 2 * per_row, 2))
