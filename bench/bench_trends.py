@@ -7,7 +7,8 @@ domain function and bulk-inserted (no audit events). Times ``GET /api/v1/trends?
 &strength=1.5&attribute=assay`` through the WSGI test client and ``trends.series`` alone, against
 two floors: ``domain.trending.trend`` on the values already in memory (mean, moving ranges,
 sigma, limits, Nelson scans, capability), and the whole request's floor, the same SQL statement
-the service runs, read bare with ``sqlite3`` into numpy, then ``trend``.
+the service runs, read bare with ``sqlite3``, each batch's latest valid result picked (the service's
+own pass over the rows), into numpy, then ``trend``.
 (b) Another database with BENCH_REVIEW_BATCHES LDN-CAP batches this year over the six strengths,
 each with an assay result and a content-uniformity result of 10; times
 ``product_reviews.preview_pdf`` for this year (median of BENCH_REVIEW_RENDERS renders).
@@ -116,7 +117,9 @@ def bench_trend() -> dict:
             sa.event.listen(db.engine, "before_cursor_execute", listen)
             found = trends.series(FORMULA, "assay", STRENGTH)
             sa.event.remove(db.engine, "before_cursor_execute", listen)
-            statement, parameters = next(s for s in listen.seen if "row_number" in s[0].lower())
+            statement, parameters = next(
+                s for s in listen.seen if "join result" in " ".join(s[0].lower().split())
+            )
             service_ms, found = milliseconds(lambda: trends.series(FORMULA, "assay", STRENGTH), REPEAT)
             lsl, usl = found.lsl, found.usl
         values = np.fromiter((p.value for p in found.points), dtype=np.float64, count=len(found.points))
@@ -125,9 +128,10 @@ def bench_trend() -> dict:
         bare = sqlite3.connect(path)
 
         def floor() -> trending.Trend:
-            rows = bare.execute(statement, parameters).fetchall()
+            # the same statement read bare, each batch's latest valid result picked as the service does
+            rows = trends._latest_valid(bare.execute(statement, parameters).fetchall())
             return trending.trend(
-                np.fromiter((r[-1] for r in rows), dtype=np.float64, count=len(rows)), lsl, usl
+                np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows)), lsl, usl
             )
 
         floor()

@@ -90,8 +90,8 @@ def prepare(url: str, instance: Path) -> tuple[list[str], dict[str, str]]:
             lot = batches.create_batch(
                 tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, compounded_at=started_at
             ).lot_number
-            batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=151.5)
-            batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.5)
+            batches.record_component(tina, lot, barcode=lots["api"], quantity_mg=151.5, balance="XS205")
+            batches.record_component(tina, lot, barcode=lots["mcc"], quantity_mg=22348.5, balance="XS205")
             batches.record_component(tina, lot, barcode=lots["caps"], count=100)
             batches.verify_weighing(rob, lot, SignatureInput("rob", PASSWORD, "verified"))
             batches.record_weight_check(tina, lot, [225.0] * 10)
@@ -153,8 +153,8 @@ def technician(client: Client, username: str, lots: dict, handoff: queue.Queue, 
         api_mg = created["calculation"]["api_mg"]
         filler_mg = created["calculation"]["filler_mg"]
         for body in (
-            {"barcode": lots["api"], "quantity_mg": api_mg},
-            {"barcode": lots["mcc"], "quantity_mg": filler_mg},
+            {"barcode": lots["api"], "quantity_mg": api_mg, "balance": "XS205"},
+            {"barcode": lots["mcc"], "quantity_mg": filler_mg, "balance": "XS205"},
             {"barcode": lots["caps"], "count": 100},
         ):
             client.call("record component", "POST", f"/api/v1/batches/{lot}/components", body)
