@@ -176,6 +176,21 @@ def test_every_item_of_the_certificate_is_printed(tmp_path):
         assert item in text, item
 
 
+def test_a_word_wider_than_its_column_is_printed_whole(tmp_path):
+    method = "HPLC-UV/USP-validated-method-2026"
+    supplier_lot = "SUPPLIER-LOT-0123456789-ABCDEFGHIJ"
+    content = make_content(
+        tests=[ResultLine("Assay", method, "90.0–110.0 % LC", "99.8 % LC", "Pass")],
+        components=[("NTX-HCL — Naltrexone hydrochloride USP", "NTX-0001", supplier_lot, "2028-06-30")],
+    )
+
+    text = "".join(pdf_text(certificate_pdf(content), tmp_path).split())
+
+    assert method in text
+    assert supplier_lot in text
+    assert "Signedby:RitaRelease,PharmD" in text
+
+
 def test_page_x_of_y_is_on_every_page(tmp_path):
     many = [
         f"Deviation number {i}: a long explanation of what happened and why it was accepted"
