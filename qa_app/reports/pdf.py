@@ -225,9 +225,9 @@ class Together(Flowable):
         return max(self.flowables[i - 1].getSpaceAfter(), self.flowables[i].getSpaceBefore())
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        height = 0.0
-        for i, flowable in enumerate(self.flowables):
-            height += self._gap(i) + flowable.wrap(available_width, self.page_height)[1]
+        # The heights as wrap returns them: a Table keeps its own in ``_height``, not ``height``.
+        self._heights = [flowable.wrap(available_width, self.page_height)[1] for flowable in self.flowables]
+        height = sum(self._gap(i) + h for i, h in enumerate(self._heights))
         self.width, self.height = available_width, height
         return self.width, self.height
 
@@ -245,8 +245,8 @@ class Together(Flowable):
 
     def draw(self) -> None:
         y = self.height
-        for i, flowable in enumerate(self.flowables):
-            y -= self._gap(i) + flowable.height
+        for i, (flowable, height) in enumerate(zip(self.flowables, self._heights, strict=True)):
+            y -= self._gap(i) + height
             flowable.drawOn(self.canv, 0, y)
 
 
