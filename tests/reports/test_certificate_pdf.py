@@ -271,6 +271,20 @@ def test_text_typed_by_people_is_printed_literally(tmp_path, typed):
     assert f"Pharmacy {typed}" in text
 
 
+def test_a_tab_or_a_lone_carriage_return_typed_by_people_prints_as_a_space(tmp_path):
+    content = make_content(
+        deviations=["Yield 94.0 %\treason: two capsules dropped", "Label\rreprinted"],
+        release=ReleaseSignature("Rita\tRelease, PharmD", "2026-11-28 12:00:03 CST (UTC-06:00)", "released"),
+    )
+
+    text = squeeze(pdf_text(certificate_pdf(content), tmp_path))
+
+    assert "• Yield 94.0 % reason: two capsules dropped" in text
+    assert "• Label reprinted" in text
+    assert "Signed by: Rita Release, PharmD" in text
+    assert "\u25a0" not in text  # no box for a character the font has no picture of
+
+
 STAGE_TWO_VALUES = [f"{95 + k * 0.3:.1f}" for k in range(30)]
 
 
