@@ -9,6 +9,7 @@ made with ``invariant=1``: the same content gives the same bytes.
 
 import functools
 import io
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -128,6 +129,9 @@ def heading(title: str) -> Paragraph:
 
 
 Run = tuple[str, bool]  # the text and whether it is bold
+_NOT_DRAWN_AS_IS = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f\xad]")
+"""A line break, a tab, a non-breaking space, a control character or a soft hyphen: a Paragraph
+prints these as people expect (a space, a break, nothing), the canvas as a box or a hyphen."""
 
 
 class Line(Flowable):
@@ -171,7 +175,7 @@ class Line(Flowable):
         is in one face; None when a paragraph has to break it (mixed faces, a line break, a
         word wider than the column)."""
         size = self.style.fontSize
-        if any("\n" in value for value, _ in self.runs):
+        if any(_NOT_DRAWN_AS_IS.search(value) for value, _ in self.runs):
             return None
         if sum(pdfmetrics.stringWidth(value, self.font(bold), size) for value, bold in self.runs) <= width:
             return [self.runs]
