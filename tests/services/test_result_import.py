@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from qa_app.errors import InvalidInput, NotPermitted
 from qa_app.extensions import db
 from qa_app.models import Alert, AuditEvent, Result, TrendSignal
-from qa_app.services import alerts, batches, investigations, result_import, results
+from qa_app.services import alerts, audit, batches, investigations, result_import, results
 from tests.api.test_results_api import FAQ_SET, VECTOR_A
 from tests.builders import signature, user
 from tests.services.test_results import (
@@ -469,3 +469,12 @@ def test_a_refused_batch_in_a_file_leaves_no_alert_and_no_trend_signal(lot):
         db.session.scalar(sa.select(sa.func.count()).select_from(TrendSignal)),
     ) == before
     assert status(lot) == "quarantine"
+
+
+def test_the_audit_trail_of_a_file_of_two_batches_with_a_failure_verifies_whole(lot):
+    other = quarantined_batch()
+    import_as(csv_text(*unit_rows(lot, VECTOR_A), assay_row(other, "111.0"), assay_row(lot)))
+    check = audit.verify_chain()
+    assert check.ok, check
+    assert [e.new_values["test"] for e in events(lot, "result.recorded")] == ["content_uniformity", "assay"]
+    assert status(other) == "on_hold"
