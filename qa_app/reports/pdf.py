@@ -9,6 +9,7 @@ made with ``invariant=1``: the same content gives the same bytes.
 
 import functools
 import io
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,9 @@ def heading(title: str) -> Paragraph:
 
 
 Run = tuple[str, bool]  # the text and whether it is bold
+_NOT_DRAWN_AS_IS = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f\xad]")
+"""A line break, a tab, a non-breaking space, a control character or a soft hyphen: a Paragraph
+prints these as people expect (a space, a break, nothing), the canvas as a box or a hyphen."""
 
 
 class Line(Flowable):
@@ -172,7 +176,7 @@ class Line(Flowable):
         is in one face; None when a paragraph has to break it (mixed faces, a line break, a
         word wider than the column)."""
         size = self.style.fontSize
-        if any("\n" in value for value, _ in self.runs):
+        if any(_NOT_DRAWN_AS_IS.search(value) for value, _ in self.runs):
             return None
         if sum(pdfmetrics.stringWidth(value, self.font(bold), size) for value, bold in self.runs) <= width:
             return [self.runs]
@@ -226,9 +230,9 @@ class Together(Flowable):
         return max(self.flowables[i - 1].getSpaceAfter(), self.flowables[i].getSpaceBefore())
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        height = 0.0
-        for i, flowable in enumerate(self.flowables):
-            height += self._gap(i) + flowable.wrap(available_width, self.page_height)[1]
+        # The heights as wrap returns them: a Table keeps its own in ``_height``, not ``height``.
+        self._heights = [flowable.wrap(available_width, self.page_height)[1] for flowable in self.flowables]
+        height = sum(self._gap(i) + h for i, h in enumerate(self._heights))
         self.width, self.height = available_width, height
         return self.width, self.height
 
@@ -246,8 +250,8 @@ class Together(Flowable):
 
     def draw(self) -> None:
         y = self.height
-        for i, flowable in enumerate(self.flowables):
-            y -= self._gap(i) + flowable.height
+        for i, (flowable, height) in enumerate(zip(self.flowables, self._heights, strict=True)):
+            y -= self._gap(i) + height
             flowable.drawOn(self.canv, 0, y)
 
 

@@ -12,6 +12,7 @@ from qa_app.extensions import db
 from qa_app.models import (
     Balance,
     Batch,
+    BatchComponent,
     BatchLocation,
     Disposition,
     Excursion,
@@ -77,11 +78,16 @@ def my_drafts(user: User) -> Worklist[Batch]:
 
 def drafts_to_verify(user: User) -> Worklist[Batch]:
     """Other people's drafts whose API weighing waits for a second person: this person may verify
-    them, since nobody verifies their own weighing."""
+    them, since they neither compounded the batch nor weighed its API."""
     return _batches(
         sa.select(Batch)
         .where(Batch.status == "draft", Batch.compounded_by_id != user.id, Batch.api_verified_by_id.is_(None))
-        .where(Batch.components.any(role="api"))
+        .where(Batch.components.any(BatchComponent.role == "api"))
+        .where(
+            ~Batch.components.any(
+                sa.and_(BatchComponent.role == "api", BatchComponent.recorded_by_id == user.id)
+            )
+        )
         .order_by(Batch.id)
     )
 

@@ -176,6 +176,23 @@ def test_every_item_of_the_certificate_is_printed(tmp_path):
         assert item in text, item
 
 
+def test_a_word_wider_than_its_column_is_printed_whole(tmp_path):
+    method = "HPLC-UV/USP-validated-method-2026"  # 33 characters without a space: wider than 0.2 of the page
+    supplier_lot = "SUPPLIER-LOT-0123456789-ABCDEFGHIJ"
+    content = make_content(
+        tests=[ResultLine("Assay", method, "90.0–110.0 % LC", "99.8 % LC", "Pass")],
+        components=[("NTX-HCL — Naltrexone hydrochloride USP", "NTX-0001", supplier_lot, "2028-06-30")],
+    )
+
+    text = squeeze(pdf_text(certificate_pdf(content), tmp_path))
+
+    # A table breaks such a word inside its cell, as it did before the faster drawing.
+    assert "HPLC-UV/USP-validated-met" in text
+    assert "hod-2026" in text
+    assert supplier_lot in text
+    assert "Signed by: Rita Release, PharmD" in text
+
+
 def test_page_x_of_y_is_on_every_page(tmp_path):
     many = [
         f"Deviation number {i}: a long explanation of what happened and why it was accepted"
@@ -252,6 +269,20 @@ def test_text_typed_by_people_is_printed_literally(tmp_path, typed):
     assert f"Signed by: {typed}" in text
     assert f"• Reason: {typed}" in text
     assert f"Pharmacy {typed}" in text
+
+
+def test_a_tab_or_a_lone_carriage_return_typed_by_people_prints_as_a_space(tmp_path):
+    content = make_content(
+        deviations=["Yield 94.0 %\treason: two capsules dropped", "Label\rreprinted"],
+        release=ReleaseSignature("Rita\tRelease, PharmD", "2026-11-28 12:00:03 CST (UTC-06:00)", "released"),
+    )
+
+    text = squeeze(pdf_text(certificate_pdf(content), tmp_path))
+
+    assert "• Yield 94.0 % reason: two capsules dropped" in text
+    assert "• Label reprinted" in text
+    assert "Signed by: Rita Release, PharmD" in text
+    assert "\u25a0" not in text  # no box for a character the font has no picture of
 
 
 STAGE_TWO_VALUES = [f"{95 + k * 0.3:.1f}" for k in range(30)]

@@ -118,3 +118,32 @@ def test_two_hundred_certificates_take_as_many_statements_as_three(ctx):
     assert (many.done, len(many_zip.namelist())) == (200, 201)
     assert many_statements == three_statements
     assert many_statements <= 15
+
+
+def test_a_range_without_certificates_gives_a_zip_with_only_the_manifest_header(ctx):
+    day = clock.today() - timedelta(days=3000)
+
+    export, archive, _ = export_of(day)
+
+    assert (export.total, export.done) == (0, 0)
+    assert archive.namelist() == ["manifest.csv"]
+    assert archive.read("manifest.csv").decode().splitlines() == [
+        "number,version,lot_number,status,sha256,issued_at,file"
+    ]
+
+
+def test_an_export_made_in_many_short_steps_is_the_same_zip_as_one_made_at_once(ctx, monkeypatch):
+    day = clock.today() - timedelta(days=40)
+    prototype = released(ready_batch())
+    copies(prototype, 7, clock.start_of_local_day(day) + timedelta(hours=9), "STEP")
+
+    whole, _, _ = export_of(day)
+    monkeypatch.setattr(exports, "REOPENING_SHARE", 0)  # each step writes one certificate
+    started = exports.start(user("ada"), day, day)
+    steps = 0
+    while exports.get(started.id).status != "done":
+        exports.advance(user("ada"), started.id, budget=0)
+        steps += 1
+
+    assert steps > 1
+    assert exports.zip_path(exports.get(started.id)).read_bytes() == exports.zip_path(whole).read_bytes()

@@ -1,15 +1,16 @@
 """The laboratory's results CSV: every row recorded and judged, or none, with each bad row named."""
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from qa_app.errors import InvalidInput, NotPermitted
 from qa_app.extensions import db
-from qa_app.models import AuditEvent, Result
-from qa_app.services import batches, investigations, result_import
+from qa_app.models import Alert, AuditEvent, Result, TrendSignal
+from qa_app.services import alerts, audit, batches, investigations, result_import, results
 from tests.api.test_results_api import FAQ_SET, VECTOR_A
 from tests.builders import signature, user
 from tests.services.test_results import (
@@ -391,3 +392,89 @@ def test_statements_do_not_grow_with_the_rows_of_a_file(lot):
 
 def appearance_row(lot: str) -> str:
     return f"{lot},appearance,Conforms,1,Visual,J. Lab,{TESTED}"
+
+
+# --- an imported result is judged and announced as one entered alone ---------------------------
+
+
+def _alerts_of(lot: str) -> list[tuple[str, str, str]]:
+    """Each oos alert about the batch: to whom, its subject, its text with the result id left out."""
+    rows = db.session.execute(
+        sa.select(Alert.email, Alert.subject, Alert.body, Alert.cause)
+        .where(Alert.kind == "oos", Alert.subject.like(f"% {lot}"))
+        .order_by(Alert.email)
+    )
+    return [
+        (email, subject, body.replace(f"result {cause.split(':')[1]} of", "result # of"))
+        for email, subject, body, cause in rows
+    ]
+
+
+def _story(lot: str) -> list[tuple[str, dict]]:
+    """The batch's audit events after its completion, their ids and sources left out."""
+    drop = {"result_id", "source", "id"}
+    found = []
+    for event in db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.entity_key == lot).order_by(AuditEvent.seq)
+    ):
+        if event.action in ("result.recorded", "batch.status_changed"):
+            new = {k: v for k, v in (event.new_values or {}).items() if k not in drop}
+            if "holds" in new:
+                new["holds"] = [
+                    {k: v for k, v in h.items() if k not in ("id", "message")} for h in new["holds"]
+                ]
+            found.append((event.action, new))
+    return found
+
+
+def test_an_imported_failure_is_held_audited_and_alerted_as_one_entered_alone(lot):
+    alerts.set_alerts(user("ada"), "rob", "rob@pharmacy.example", ["oos"])
+    entered = quarantined_batch()
+    results.record_result(
+        user("tina"),
+        entered,
+        test="assay",
+        value=111.0,
+        method="HPLC",
+        analyst="J. Lab",
+        tested_at=datetime.fromisoformat(TESTED),
+    )
+    import_as(csv_text(assay_row(lot, "111.0")))
+
+    assert status(lot) == status(entered) == "on_hold"
+    assert _story(lot) == _story(entered)
+    assert len(_alerts_of(lot)) == 1
+    assert [a[2].replace(lot, "LOT") for a in _alerts_of(lot)] == [
+        a[2].replace(entered, "LOT") for a in _alerts_of(entered)
+    ]
+
+
+def test_a_refused_batch_in_a_file_leaves_no_alert_and_no_trend_signal(lot):
+    alerts.set_alerts(user("ada"), "rob", "rob@pharmacy.example", ["oos", "trend_signal"])
+    draft = batches.create_batch(
+        user("tina"),
+        formula="LDN-CAP",
+        strength_mg=1.5,
+        quantity=100,
+        api_lot=current_app.config["TEST_LOTS"]["api"],
+    ).lot_number
+    before = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Alert)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(TrendSignal)),
+    )
+    rows = refused_rows(csv_text(assay_row(lot, "111.0"), assay_row(draft, "99.0")))
+    assert [r["row"] for r in rows] == [3]
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Alert)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(TrendSignal)),
+    ) == before
+    assert status(lot) == "quarantine"
+
+
+def test_the_audit_trail_of_a_file_of_two_batches_with_a_failure_verifies_whole(lot):
+    other = quarantined_batch()
+    import_as(csv_text(*unit_rows(lot, VECTOR_A), assay_row(other, "111.0"), assay_row(lot)))
+    check = audit.verify_chain()
+    assert check.ok, check
+    assert [e.new_values["test"] for e in events(lot, "result.recorded")] == ["content_uniformity", "assay"]
+    assert status(other) == "on_hold"

@@ -335,3 +335,59 @@ def test_eight_retests_at_once_take_the_two_the_plan_allows_then_one_replacement
         )
         assert linked == 3
         assert audit_actions(lot)["result.recorded"] == 4
+
+
+def _batch_with_a_retest_left(lots: dict[str, str]) -> tuple[str, int]:
+    """A batch in quarantine whose OOS assay is under an investigation allowing one retest."""
+    tina = user("tina")
+    batch = batches.create_batch(tina, formula="LDN-CAP", strength_mg=1.5, quantity=100, api_lot=lots["api"])
+    lot, calculation = batch.lot_number, batch.calculation
+    batches.record_component(
+        tina, lot, barcode=lots["api"], quantity_mg=calculation["api_mg"], balance="XS205"
+    )
+    batches.record_component(
+        tina, lot, barcode=lots["mcc"], quantity_mg=calculation["filler_mg"], balance="XS205"
+    )
+    batches.record_component(tina, lot, barcode=lots["caps"], count=100)
+    batches.verify_weighing(user("rob"), lot, signature("rob", "verified"))
+    batches.record_weight_check(tina, lot, [225.0] * 10)
+    batches.complete(tina, lot, actual_yield=100, storage_unit="SHELF-1")
+    failed = results.record_result(tina, lot, test="assay", value=85.0)
+    opened = investigations.open_investigation(user("rob"), lot, result_id=failed.id, retests_allowed=1)
+    return lot, opened.id
+
+
+def test_imports_and_single_results_at_once_on_two_batches_take_the_one_retest_each(app, lots, auth):
+    """Two batches, each with one retest left: six results files naming both (three in each
+    order) and four single results sent at once record exactly one retest per batch, a file
+    wholly or not at all, and nobody meets a server error (a deadlock would be one)."""
+    with app.app_context():
+        first, first_plan = _batch_with_a_retest_left(lots)
+        second, second_plan = _batch_with_a_retest_left(lots)
+    headers = auth.token("tina")
+    header = "lot_number,test,value,replicate,method,analyst,tested_at"
+
+    def send(i: int) -> tuple[str, int]:
+        client = app.test_client()
+        if i < 6:
+            order = [first, second] if i % 2 else [second, first]
+            rows = [f"{lot},assay,99.{i},1,HPLC,J. Lab,2026-11-20T10:00:00Z" for lot in order]
+            body = "\n".join([header, *rows]) + "\n"
+            sent = {**headers, "Content-Type": "text/csv"}
+            return "file", client.post("/api/v1/results/import", data=body, headers=sent).status_code
+        lot = first if i % 2 else second
+        body = {"test": "assay", "value": 99.0 + i / 10}
+        return lot, client.post(f"/api/v1/batches/{lot}/results", json=body, headers=headers).status_code
+
+    outcomes = together(10, send)
+    assert {status for _, status in outcomes} <= {201, 400, 409}
+    files = sum(1 for who, status in outcomes if who == "file" and status == 201)
+    with app.app_context():
+        for lot, plan in ((first, first_plan), (second, second_plan)):
+            retests = db.session.scalar(
+                sa.select(sa.func.count()).select_from(Result).where(Result.retest_of_id == plan)
+            )
+            singles = sum(1 for who, status in outcomes if who == lot and status == 201)
+            assert retests == 1, lot
+            assert files + singles == 1, lot
+            assert audit_actions(lot)["result.recorded"] == 2

@@ -426,3 +426,24 @@ def test_the_record_pdf_prints_its_history_as_sentences(shared, tmp_path):
     assert "API unrounded (mg) 151.5151515151515;" in history  # the page's 151.515, in full on paper
     assert "Status: quarantine → on_hold" in history
     assert '{"' not in history and "batch.component_recorded" not in history
+
+
+def test_the_person_who_weighed_the_api_is_not_asked_to_verify_it(app, client, users):
+    """tina weighs the API on theo's draft: the service refuses her its verification, so her home
+    does not list it."""
+    make_user(app, "theo", ("technician",), "Theo Technician")
+    with app.app_context():
+        lots = builders.setup_master_data(date.today())
+        draft = batches.create_batch(user("theo"), formula="LDN-CAP", strength_mg=1.5, quantity=100)
+        batches.record_component(
+            user("tina"),
+            draft.lot_number,
+            barcode=lots["api"],
+            quantity_mg=draft.calculation["api_mg"],
+            balance="XS205",
+        )
+        db.session.commit()
+        lot = draft.lot_number
+    sign_in(client, "tina")
+
+    assert lot not in section(text(client.get("/")), "verify-h")
