@@ -216,16 +216,15 @@ def _chunks(items: list[Any]) -> Iterator[list[Any]]:
 
 
 def _locked_batches(lot_numbers: set[str]) -> dict[str, Batch]:
-    """The named batches that exist, by lot number, locked in lot-number order (PostgreSQL), as
-    one batch at a time is locked: a few statements per file."""
-    found: dict[str, Batch] = {}
+    """The named batches that exist, by lot number, locked (PostgreSQL) in id order, the order
+    a recall locks the batches of a lot in, so that the two never wait for each other: their ids
+    read first, then the rows locked a chunk at a time; a few statements per file."""
+    ids: list[int] = []
     for chunk in _chunks(sorted(lot_numbers)):
-        stmt = (
-            sa.select(Batch)
-            .where(Batch.lot_number.in_(chunk))
-            .order_by(Batch.lot_number)
-            .with_for_update(of=Batch)
-        )
+        ids += db.session.scalars(sa.select(Batch.id).where(Batch.lot_number.in_(chunk)))
+    found: dict[str, Batch] = {}
+    for chunk in _chunks(sorted(ids)):
+        stmt = sa.select(Batch).where(Batch.id.in_(chunk)).order_by(Batch.id).with_for_update(of=Batch)
         found.update((batch.lot_number, batch) for batch in db.session.scalars(stmt))
     return found
 
