@@ -50,6 +50,8 @@ TECHNICIANS = int(os.environ.get("LOAD_TECHNICIANS", "4"))
 REVIEWERS = int(os.environ.get("LOAD_REVIEWERS", "2"))
 READY = int(os.environ.get("LOAD_READY_BATCHES", "120"))
 SERVER = os.environ.get("LOAD_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AUDIT_KEY = "load-audit-key-of-this-throw-away-database-0123456789"
+"""One audit key for the set-up and the gunicorn workers: the events they write form one sealed chain."""
 PASSWORD = TEST_PASSWORD  # setup_master_data signs with it
 CU_PASS = [100.2, 99.1, 101.0, 98.7, 100.5, 99.8, 100.9, 99.4, 100.1, 100.3]
 
@@ -67,7 +69,13 @@ def admin_sql(statement: str) -> None:
 
 def prepare(url: str, instance: Path) -> tuple[list[str], dict[str, str]]:
     """Schema, people, master data, and batches waiting for release."""
-    app = create_app(Config, instance_path=str(instance), SQLALCHEMY_DATABASE_URI=url, SECRET_KEY="load")
+    app = create_app(
+        Config,
+        instance_path=str(instance),
+        SQLALCHEMY_DATABASE_URI=url,
+        SECRET_KEY="load",
+        QA_AUDIT_KEY=AUDIT_KEY,
+    )
     with app.app_context():
         flask_migrate.upgrade(directory=str(ROOT / "migrations"))
         people = [(f"tech{i}", "technician") for i in range(1, TECHNICIANS + 2)]
@@ -222,7 +230,13 @@ def main() -> dict:
         print(f"preparing {READY} batches awaiting release on {name} ...", flush=True)
         ready_lots, lots = prepare(url, instance)
         port = free_port()
-        env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="load-secret", QA_PUBLIC_URL="https://qa.example")
+        env = dict(
+            os.environ,
+            DATABASE_URL=url,
+            SECRET_KEY="load-secret",
+            QA_AUDIT_KEY=AUDIT_KEY,
+            QA_PUBLIC_URL="https://qa.example",
+        )
         server = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
              "qa_app:create_app()"],
