@@ -360,20 +360,32 @@ def grid_table(
     split_rows: bool = False,
 ) -> Table:
     """A ruled table with a shaded header row that repeats on every page it spans."""
-    data = [[cell(h, w, bold=True) for h, w in zip(header, widths, strict=True)]]
-    for row in rows:
-        data.append(
-            [
-                cell(value, w, bold=bold_first_column and i == 0)
-                for i, (value, w) in enumerate(zip(row, widths, strict=True))
-            ]
-        )
+    data = _grid_rows(header, rows, widths, cell, bold_first_column)
     table = _table(data, widths, 1, split_rows)
     extra = [("BACKGROUND", (0, 0), (-1, 0), SHADE), ("FONT", (0, 0), (-1, 0), PLAIN_BOLD, _CELL_SIZE, 9)]
     if bold_first_column:
         extra.append(("FONT", (0, 1), (0, -1), PLAIN_BOLD, _CELL_SIZE, 9))
     table.setStyle(_table_style(extra))
     return table
+
+
+def _grid_rows(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    widths: Sequence[float],
+    make: Callable,
+    bold_first_column: bool,
+) -> list[list]:
+    """The header (bold) and the rows of a ruled table, each cell made by ``make``."""
+    made = [[make(h, w, bold=True) for h, w in zip(header, widths, strict=True)]]
+    for row in rows:
+        made.append(
+            [
+                make(value, w, bold=bold_first_column and i == 0)
+                for i, (value, w) in enumerate(zip(row, widths, strict=True))
+            ]
+        )
+    return made
 
 
 def _pair_rows(
@@ -504,14 +516,7 @@ def grid(
     bold_first_column=False,
 ) -> Flowable:
     """:func:`grid_table` drawn as a :class:`Grid` when every cell is plain text that fits."""
-    cells = [[plain_lines(h, w, bold=True) for h, w in zip(header, widths, strict=True)]]
-    for row in rows:
-        cells.append(
-            [
-                plain_lines(value, w, bold=bold_first_column and i == 0)
-                for i, (value, w) in enumerate(zip(row, widths, strict=True))
-            ]
-        )
+    cells = _grid_rows(header, rows, widths, plain_lines, bold_first_column)
     if any(c is None for row in cells for c in row):
         return grid_table(header, rows, widths, bold_first_column=bold_first_column)
     return Grid(cells, widths, header=True)
