@@ -447,9 +447,13 @@ def _signal_alert(f: Found, new_id: int) -> alerts.Cause:
     )
 
 
+def open_signals_statement() -> sa.Select:
+    """Trend signals no reviewer has acknowledged yet, oldest first."""
+    return sa.select(TrendSignal).where(TrendSignal.acknowledged_at.is_(None)).order_by(TrendSignal.id)
+
+
 def open_signals() -> list[TrendSignal]:
-    stmt = sa.select(TrendSignal).where(TrendSignal.acknowledged_at.is_(None)).order_by(TrendSignal.id)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(open_signals_statement()))
 
 
 def signals_of(formula: Formula) -> list[TrendSignal]:

@@ -22,7 +22,8 @@ from qa_app.models import (
     TrendSignal,
     User,
 )
-from qa_app.services import balances, clock, judgement, stays
+from qa_app.models.types import utcnow
+from qa_app.services import accounts, balances, clock, judgement, stays, trends
 
 OPEN_STATUSES = ("draft", "quarantine", "on_hold", "awaiting_release")
 LIMIT = 50
@@ -138,7 +139,8 @@ def review_queue() -> ReviewQueue:
     order = (Batch.bud, Batch.compounded_at, Batch.id)
     ready = _batches(sa.select(Batch).where(Batch.status == "awaiting_release").order_by(*order))
     held = _batches(sa.select(Batch).where(Batch.status == "on_hold").order_by(*order))
-    holds = [(b, judgement.holds(b, judgement.evidence(b.id))) for b in held]
+    proofs = judgement.evidence_each([b.id for b in held])
+    holds = [(b, judgement.holds(b, proofs[b.id])) for b in held]
     return ReviewQueue(ready, Worklist(holds, held.total))
 
 
@@ -166,9 +168,7 @@ def open_excursions() -> Worklist[Excursion]:
 
 def open_trend_signals() -> Worklist[TrendSignal]:
     """Trend signals no reviewer has acknowledged yet, oldest first."""
-    return _listed(
-        sa.select(TrendSignal).where(TrendSignal.acknowledged_at.is_(None)).order_by(TrendSignal.id)
-    )
+    return _listed(trends.open_signals_statement())
 
 
 @dataclass(frozen=True)
@@ -241,3 +241,23 @@ def awaiting_disposition() -> Worklist[tuple[Batch, Excursion]]:
     for batch, excursion in db.session.execute(stmt):
         pairs.setdefault((batch.id, excursion.id), (batch, excursion))
     return Worklist(list(pairs.values()), len(pairs))
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The accounts at a glance: how many are active, which are locked out now, how many are
+    deactivated."""
+
+    total: int
+    active: int
+    locked: list[User]
+    deactivated: int
+
+
+def accounts_overview() -> Accounts:
+    """Every account sorted into active, locked out now (listed) and deactivated."""
+    users = accounts.list_users()
+    now = utcnow()
+    locked = [u for u in users if u.active and u.is_locked(now)]
+    deactivated = sum(1 for u in users if not u.active)
+    return Accounts(len(users), len(users) - len(locked) - deactivated, locked, deactivated)

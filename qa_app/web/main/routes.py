@@ -5,7 +5,6 @@ from typing import Any
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from qa_app.models.types import utcnow
 from qa_app.services import accounts, excursions, trends, worklists
 from qa_app.web.access import may
 from qa_app.web.trends.routes import rule_text
@@ -48,8 +47,7 @@ def _admin_work() -> dict[str, Any]:
     """Failed sign-ins, failed signings and lockouts, and the accounts."""
     return {
         "security_events": accounts.recent_security_events(SECURITY_EVENTS_SHOWN),
-        "accounts": accounts.list_users(),
-        "now": utcnow(),
+        "accounts": worklists.accounts_overview(),
     }
 
 
